@@ -1,0 +1,31 @@
+//! Pieces every chapter's programs share.
+//!
+//! - [`netns`]: run code in a fresh network namespace, on one thread only.
+//! - [`errno`]: errno values printed by name and number, e.g. `ENOBUFS (105)`.
+//! - [`uapi`]: the kernel's netlink numbers, typed, each with the header it
+//!   comes from.
+//! - [`nlmsg`]: the `nlmsghdr` layout, alignment, a validating message walker,
+//!   a message builder and the `NLMSG_ERROR` payload.
+//! - [`rtattr`]: the route attribute (TLV) walker.
+//! - [`socket`]: a small raw netlink socket over libc.
+//! - [`link`]: create links (dummy, veth) and bring them up over raw rtnetlink.
+//!
+//! Everything here is teaching code too: small, checked, and never trusting a
+//! length it did not compute itself.
+
+pub mod errno;
+pub mod link;
+pub mod netns;
+pub mod nlmsg;
+pub mod rtattr;
+pub mod socket;
+pub mod uapi;
+
+pub use errno::{Errno, SysError, errno_name};
+pub use netns::{NetnsError, in_fresh_netns};
+pub use nlmsg::{
+    Malformed, MsgBuilder, NLMSG_HDRLEN, NlMsg, NlMsgErr, NlMsgHdr, NlMsgIter, nlmsg_align,
+    nlmsg_length, nlmsg_space,
+};
+pub use rtattr::{RtAttr, RtAttrIter, rta_align};
+pub use socket::{NlSocket, Received};

@@ -1,0 +1,37 @@
+//! The book: every include and snapshot it shows resolves, and it builds.
+
+use xtask::{book, workspace};
+
+#[test]
+fn every_include_and_snapshot_resolves() {
+    let count = book::check_all_directives(&workspace::root()).unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(count > 0, "the book includes nothing: is book/src empty?");
+}
+
+#[test]
+fn a_broken_include_is_reported() {
+    let dir = std::env::temp_dir().join(format!("nlbook-broken-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("code.rs"), "// ANCHOR: there\nfn x() {}\n// ANCHOR_END: there\n").unwrap();
+    let good = book::directives("{{#include code.rs:there}}");
+    assert!(book::check_directive(&dir, &good[0]).is_ok());
+    for bad in ["{{#include code.rs:missing}}", "{{#include nothing.rs}}", "{{#snapshot code.rs}}"] {
+        let d = book::directives(bad);
+        assert!(book::check_directive(&dir, &d[0]).is_err(), "{bad} should fail");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_book_builds_with_search() {
+    let html = book::build(&workspace::root()).unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(html.join("index.html").is_file());
+    let has_search_index = std::fs::read_dir(&html)
+        .unwrap()
+        .filter_map(Result::ok)
+        .any(|e| e.file_name().to_string_lossy().starts_with("searchindex"));
+    assert!(has_search_index, "search is enabled but no search index was written");
+    let chapter = std::fs::read_to_string(html.join("ch01-hello-netlink.html")).unwrap();
+    assert!(chapter.contains("AF_NETLINK"), "chapter 1 lost its included code");
+    assert!(!chapter.contains("{{#"), "an unexpanded directive reached the HTML");
+}

@@ -1,0 +1,327 @@
+//! The book: build it with mdBook as a library, serve it, and resolve its
+//! `{{#include}}` / `{{#snapshot}}` directives.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result, anyhow, bail};
+use mdbook_driver::MDBook;
+use mdbook_driver::book::{Book, BookItem};
+use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
+
+use crate::workspace;
+
+/// Builds the book of the workspace at `root`; returns the HTML directory.
+pub fn build(root: &Path) -> Result<PathBuf> {
+    let book_dir = root.join("book");
+    let mut book = MDBook::load(&book_dir)
+        .map_err(|e| anyhow!("{e:#}"))
+        .with_context(|| format!("loading the book at {}", book_dir.display()))?;
+    book.with_preprocessor(SnapshotPreprocessor);
+    book.build()
+        .map_err(|e| anyhow!("{e:#}"))
+        .context("building the book")?;
+    Ok(book.build_dir_for("html"))
+}
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Port on 127.0.0.1.
+    #[arg(long, default_value_t = 3000)]
+    port: u16,
+}
+
+/// Builds, serves on 127.0.0.1 and rebuilds when anything the book shows
+/// changes (its pages, the code and the snapshots it includes).
+pub fn serve(args: &ServeArgs) -> Result<()> {
+    let root = workspace::root();
+    let html = build(&root)?;
+    let server = tiny_http::Server::http(("127.0.0.1", args.port))
+        .map_err(|e| anyhow!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
+    println!(
+        "serving the book at http://127.0.0.1:{}/ (Ctrl-C stops)",
+        args.port
+    );
+    let watched: Vec<PathBuf> = ["book/src", "book/book.toml", "chapters", "kmod", "exercises", "solutions", "tests/snapshots"]
+        .iter()
+        .map(|p| root.join(p))
+        .collect();
+    let watch_root = root.clone();
+    std::thread::spawn(move || {
+        let mut last = newest_mtime(&watched);
+        loop {
+            std::thread::sleep(Duration::from_millis(500));
+            let now = newest_mtime(&watched);
+            if now > last {
+                last = now;
+                match build(&watch_root) {
+                    Ok(_) => println!("rebuilt: reload the page"),
+                    Err(err) => eprintln!("rebuild failed: {err:#}"),
+                }
+            }
+        }
+    });
+    for request in server.incoming_requests() {
+        let response = static_file(&html, request.url());
+        let _ = match response {
+            Some((bytes, mime)) => request.respond(
+                tiny_http::Response::from_data(bytes).with_header(
+                    tiny_http::Header::from_bytes("Content-Type", mime)
+                        .map_err(|()| anyhow!("bad header"))?,
+                ),
+            ),
+            None => request.respond(tiny_http::Response::from_string("not found").with_status_code(404)),
+        };
+    }
+    Ok(())
+}
+
+/// Reads the file an URL names inside `dir`; refuses paths that leave it.
+fn static_file(dir: &Path, url: &str) -> Option<(Vec<u8>, &'static str)> {
+    let path = url.split(['?', '#']).next().unwrap_or("/");
+    let mut file = dir.to_path_buf();
+    for part in path.split('/').filter(|p| !p.is_empty()) {
+        if part == ".." || part.contains('\\') {
+            return None;
+        }
+        file.push(percent_decode(part));
+    }
+    if file.is_dir() {
+        file.push("index.html");
+    }
+    let bytes = std::fs::read(&file).ok()?;
+    let mime = match file.extension().and_then(|e| e.to_str()) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("css") => "text/css",
+        Some("js") => "application/javascript",
+        Some("json") => "application/json",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("woff2") => "font/woff2",
+        Some("woff") => "font/woff",
+        Some("ttf") => "font/ttf",
+        _ => "application/octet-stream",
+    };
+    Some((bytes, mime))
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = s.get(i + 1..i + 3)
+            && let Ok(b) = u8::from_str_radix(hex, 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn newest_mtime(paths: &[PathBuf]) -> SystemTime {
+    fn walk(path: &Path, newest: &mut SystemTime) {
+        if path.file_name().is_some_and(|n| n == "target") {
+            return;
+        }
+        let Ok(meta) = std::fs::metadata(path) else { return };
+        if let Ok(m) = meta.modified() {
+            *newest = (*newest).max(m);
+        }
+        if meta.is_dir()
+            && let Ok(entries) = std::fs::read_dir(path)
+        {
+            for entry in entries.flatten() {
+                walk(&entry.path(), newest);
+            }
+        }
+    }
+    let mut newest = SystemTime::UNIX_EPOCH;
+    for p in paths {
+        walk(p, &mut newest);
+    }
+    newest
+}
+
+/// A `{{#kind target}}` directive found in a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Directive {
+    /// `include`, `rustdoc_include` or `snapshot`.
+    pub kind: String,
+    /// The file, relative to the page's directory.
+    pub path: PathBuf,
+    /// `:anchor` or `:from:to` after the path, if any.
+    pub selector: Option<String>,
+    /// Byte range of the whole directive in the page.
+    pub span: std::ops::Range<usize>,
+}
+
+/// Every `{{#include}}`, `{{#rustdoc_include}}` and `{{#snapshot}}` in `text`.
+pub fn directives(text: &str) -> Vec<Directive> {
+    let re = regex::Regex::new(r"\{\{#(include|rustdoc_include|snapshot)\s+([^}\s]+)\s*\}\}")
+        .unwrap_or_else(|e| unreachable!("constant regex: {e}"));
+    re.captures_iter(text)
+        .filter_map(|c| {
+            let whole = c.get(0)?;
+            let kind = c.get(1)?.as_str().to_string();
+            let target = c.get(2)?.as_str();
+            let (path, selector) = match target.split_once(':') {
+                Some((p, sel)) => (p, Some(sel.to_string())),
+                None => (target, None),
+            };
+            Some(Directive {
+                kind,
+                path: PathBuf::from(path),
+                selector,
+                span: whole.range(),
+            })
+        })
+        .collect()
+}
+
+/// Checks that a directive's file exists and, for a named anchor, that the
+/// file defines `ANCHOR: name` and `ANCHOR_END: name`.
+pub fn check_directive(page_dir: &Path, d: &Directive) -> Result<()> {
+    let file = page_dir.join(&d.path);
+    let text = std::fs::read_to_string(&file)
+        .with_context(|| format!("{{{{#{} {}}}}}: cannot read {}", d.kind, d.path.display(), file.display()))?;
+    if let Some(sel) = &d.selector {
+        let is_range = sel.split(':').all(|p| p.is_empty() || p.parse::<usize>().is_ok());
+        if !is_range {
+            let begin = format!("ANCHOR: {sel}");
+            let end = format!("ANCHOR_END: {sel}");
+            let has = |marker: &str| text.lines().any(|l| l.trim_end().ends_with(marker));
+            if !has(&begin) || !has(&end) {
+                bail!("{}: anchor `{sel}` not found (need `{begin}` and `{end}`)", file.display());
+            }
+        }
+    }
+    if d.kind == "snapshot" {
+        snapshot_body(&text).with_context(|| format!("{} is not an insta snapshot", file.display()))?;
+    }
+    Ok(())
+}
+
+/// The body of an insta `.snap` file: what follows its front matter.
+pub fn snapshot_body(text: &str) -> Result<&str> {
+    let rest = text.strip_prefix("---\n").context("no front matter")?;
+    let end = rest.find("\n---\n").context("front matter not closed")?;
+    Ok(&rest[end + 5..])
+}
+
+/// Every page of the book with the problems of its directives.
+pub fn check_all_directives(root: &Path) -> Result<usize> {
+    let src = root.join("book/src");
+    let mut pages = BTreeMap::new();
+    collect_markdown(&src, &mut pages)?;
+    let mut problems = Vec::new();
+    let mut count = 0;
+    for (page, text) in &pages {
+        let dir = page.parent().unwrap_or(&src);
+        for d in directives(text) {
+            count += 1;
+            if let Err(e) = check_directive(dir, &d) {
+                problems.push(format!("{}: {e:#}", page.display()));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        bail!("{} broken directive(s):\n{}", problems.len(), problems.join("\n"));
+    }
+    Ok(count)
+}
+
+fn collect_markdown(dir: &Path, pages: &mut BTreeMap<PathBuf, String>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_markdown(&path, pages)?;
+        } else if path.extension().is_some_and(|e| e == "md") {
+            let text = std::fs::read_to_string(&path)?;
+            pages.insert(path, text);
+        }
+    }
+    Ok(())
+}
+
+/// Replaces `{{#snapshot path}}` with the snapshot's body as a terminal block,
+/// so a page shows exactly the output the tests verified.
+struct SnapshotPreprocessor;
+
+impl Preprocessor for SnapshotPreprocessor {
+    fn name(&self) -> &str {
+        "snapshot"
+    }
+
+    fn run(&self, ctx: &PreprocessorContext, mut book: Book) -> mdbook_preprocessor::errors::Result<Book> {
+        let src = ctx.root.join(&ctx.config.book.src);
+        let mut failure = None;
+        book.for_each_mut(|item| {
+            let BookItem::Chapter(chapter) = item else { return };
+            let Some(source) = &chapter.source_path else { return };
+            let dir = src.join(source).parent().map(Path::to_path_buf).unwrap_or_else(|| src.clone());
+            match expand_snapshots(&dir, &chapter.content) {
+                Ok(text) => chapter.content = text,
+                Err(e) => failure = Some(e.context(format!("in {}", source.display()))),
+            }
+        });
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(book),
+        }
+    }
+}
+
+/// Expands every `{{#snapshot}}` of a page.
+pub fn expand_snapshots(page_dir: &Path, content: &str) -> Result<String> {
+    let mut out = String::with_capacity(content.len());
+    let mut last = 0;
+    for d in directives(content).into_iter().filter(|d| d.kind == "snapshot") {
+        check_directive(page_dir, &d)?;
+        let text = std::fs::read_to_string(page_dir.join(&d.path))?;
+        let body = snapshot_body(&text)?;
+        out.push_str(&content[last..d.span.start]);
+        out.push_str("```text\n");
+        out.push_str(body.trim_end());
+        out.push_str("\n```");
+        last = d.span.end;
+    }
+    out.push_str(&content[last..]);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_directives_with_anchors_and_ranges() {
+        let page = "a {{#include ../x.rs:main}} b {{#snapshot s/y.snap}} {{#include z.c:3:9}}";
+        let found = directives(page);
+        assert_eq!(found.len(), 3);
+        assert_eq!(found[0].path, PathBuf::from("../x.rs"));
+        assert_eq!(found[0].selector.as_deref(), Some("main"));
+        assert_eq!(found[1].kind, "snapshot");
+        assert_eq!(found[2].selector.as_deref(), Some("3:9"));
+    }
+
+    #[test]
+    fn snapshot_body_skips_front_matter() {
+        let snap = "---\nsource: x\nexpression: y\n---\nline 1\nline 2\n";
+        assert_eq!(snapshot_body(snap).unwrap(), "line 1\nline 2\n");
+        assert!(snapshot_body("no front matter").is_err());
+    }
+
+    #[test]
+    fn static_files_never_leave_the_book() {
+        let dir = std::env::temp_dir();
+        assert!(static_file(&dir, "/../etc/passwd").is_none());
+        assert_eq!(percent_decode("a%20b"), "a b");
+    }
+}

@@ -1,0 +1,231 @@
+//! What goes into the guest: static Rust programs, modules built for each
+//! kernel, and the initramfs that carries them with the `/init` script.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use super::initramfs::Cpio;
+use super::kernels::Kernel;
+use super::plan::LabTest;
+use crate::process;
+
+const INIT: &str = include_str!("../../lab/init.sh");
+const GUEST_TARGET: &str = "x86_64-unknown-linux-gnu";
+const BUSYBOX: &str = "/bin/busybox";
+
+/// Where a guest program comes from: a chapter binary, or a file the reader built.
+pub fn resolve_programs(root: &Path, names: &[String], cache: &Path) -> Result<BTreeMap<String, PathBuf>> {
+    let mut found = BTreeMap::new();
+    let mut to_build: BTreeMap<String, String> = BTreeMap::new(); // bin -> package
+    for name in names {
+        let as_path = Path::new(name);
+        if name.contains('/') {
+            if !as_path.is_file() {
+                bail!("program {name} does not exist");
+            }
+            found.insert(name.clone(), as_path.to_path_buf());
+            continue;
+        }
+        let package = chapter_package_of(root, name)?;
+        to_build.insert(name.clone(), package);
+    }
+    if !to_build.is_empty() {
+        let target_dir = cache.join("lab/guest");
+        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cmd.current_dir(root)
+            .args(["build", "--release", "--quiet", "--target", GUEST_TARGET, "--target-dir"])
+            .arg(&target_dir)
+            // Static (static-pie with glibc): the initramfs has no libc.
+            .env("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS", "-C target-feature=+crt-static");
+        for (bin, package) in &to_build {
+            cmd.args(["-p", package, "--bin", bin]);
+        }
+        eprintln!("==> building guest programs (static): {}", to_build.keys().cloned().collect::<Vec<_>>().join(" "));
+        process::run(&mut cmd)?;
+        for bin in to_build.keys() {
+            found.insert(bin.clone(), target_dir.join(GUEST_TARGET).join("release").join(bin));
+        }
+    }
+    for (name, path) in &found {
+        ensure_static(path).with_context(|| format!("program {name} ({})", path.display()))?;
+    }
+    Ok(found)
+}
+
+/// `chapters/<package>/src/bin/<bin>.rs` names the package of a binary.
+fn chapter_package_of(root: &Path, bin: &str) -> Result<String> {
+    let chapters = root.join("chapters");
+    for entry in std::fs::read_dir(&chapters)? {
+        let dir = entry?.path();
+        if dir.join("src/bin").join(format!("{bin}.rs")).is_file() {
+            let manifest = std::fs::read_to_string(dir.join("Cargo.toml"))?;
+            let value: toml::Value = toml::from_str(&manifest)?;
+            return value
+                .get("package")
+                .and_then(|p| p.get("name"))
+                .and_then(|n| n.as_str())
+                .map(str::to_string)
+                .with_context(|| format!("{} has no package name", dir.display()));
+        }
+    }
+    bail!("`{bin}` is not a binary of any chapter crate (chapters/*/src/bin/{bin}.rs), nor a path to a program")
+}
+
+/// The guest has no dynamic loader: refuse a dynamically linked program
+/// with the way to build it right.
+fn ensure_static(path: &Path) -> Result<()> {
+    let elf = std::fs::read(path).context("cannot read it")?;
+    if elf.len() < 64 || !elf.starts_with(b"\x7fELF") || elf[4] != 2 {
+        bail!("not a 64-bit ELF program");
+    }
+    let u16_at = |o: usize| u16::from_le_bytes([elf[o], elf[o + 1]]) as usize;
+    let u64_at = |o: usize| -> usize {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&elf[o..o + 8]);
+        u64::from_le_bytes(b) as usize
+    };
+    let (phoff, phentsize, phnum) = (u64_at(32), u16_at(54), u16_at(56));
+    for i in 0..phnum {
+        let at = phoff + i * phentsize;
+        if at + 4 > elf.len() {
+            bail!("truncated ELF program headers");
+        }
+        const PT_INTERP: u32 = 3;
+        if u32::from_le_bytes([elf[at], elf[at + 1], elf[at + 2], elf[at + 3]]) == PT_INTERP {
+            bail!(
+                "it is dynamically linked; the guest needs a static program: build it with \
+                 RUSTFLAGS='-C target-feature=+crt-static' cargo build --target {GUEST_TARGET}"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Builds the modules of `module_dirs` for `kernel` in a mirror of their
+/// sources (Kbuild writes objects beside the sources; the repository stays
+/// clean). Returns `chapter/x.ko` -> built file. Any compiler warning fails.
+pub fn build_modules(
+    kmod_root: &Path,
+    module_dirs: &[PathBuf],
+    kernel: &Kernel,
+    cache: &Path,
+) -> Result<BTreeMap<String, PathBuf>> {
+    let mirror = cache.join("lab/kmod").join(&kernel.name);
+    let mut built = BTreeMap::new();
+    // The shared headers every module includes as `$(src)/../include`.
+    sync_dir(&kmod_root.join("include"), &mirror.join("include"))?;
+    for dir in module_dirs {
+        let name = dir.file_name().and_then(|n| n.to_str()).context("module dir name")?;
+        let target = mirror.join(name);
+        sync_dir(dir, &target)?;
+        let mut make = Command::new("make");
+        make.arg("-C").arg(&kernel.kdir).arg(format!("M={}", target.display())).arg("modules");
+        let shown = process::display(&make);
+        let out = make.output().with_context(|| format!("could not run `{shown}`"))?;
+        let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        if !out.status.success() {
+            bail!("building {name} for kernel {} failed:\n{shown}\n{log}", kernel.name);
+        }
+        let warnings: Vec<&str> = log.lines().filter(|l| l.contains("warning:")).collect();
+        if !warnings.is_empty() {
+            bail!("{name} builds with warnings against kernel {}:\n{}", kernel.name, warnings.join("\n"));
+        }
+        for entry in std::fs::read_dir(&target)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "ko")
+                && let Some(file) = path.file_name().and_then(|n| n.to_str())
+            {
+                built.insert(format!("{name}/{file}"), path.clone());
+            }
+        }
+    }
+    Ok(built)
+}
+
+/// Copies source files whose content changed, so `make` rebuilds only those.
+fn sync_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    if !from.is_dir() {
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(from)? {
+        let path = entry?.path();
+        let Some(file) = path.file_name() else { continue };
+        let dest = to.join(file);
+        if path.is_dir() {
+            sync_dir(&path, &dest)?;
+            continue;
+        }
+        let is_source = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e, "c" | "h"))
+            || file == "Kbuild"
+            || file == "Makefile";
+        if !is_source {
+            continue;
+        }
+        let new = std::fs::read(&path)?;
+        if std::fs::read(&dest).ok().as_deref() != Some(&new[..]) {
+            std::fs::write(&dest, new)?;
+        }
+    }
+    Ok(())
+}
+
+/// The initramfs for one boot: busybox, the modules and programs its tests
+/// use, and `/init` running them in order.
+pub fn initramfs(
+    tests: &[&LabTest],
+    programs: &BTreeMap<String, PathBuf>,
+    modules: &BTreeMap<String, PathBuf>,
+) -> Result<Vec<u8>> {
+    let mut cpio = Cpio::default();
+    for dir in ["bin", "dev", "proc", "sys", "tmp", "lab", "lab/bin", "lab/mod"] {
+        cpio.dir(dir);
+    }
+    // The kernel opens /dev/console for init before devtmpfs is mounted.
+    cpio.char_device("dev/console", 5, 1);
+    cpio.copy("bin/busybox", Path::new(BUSYBOX), 0o755)
+        .context("busybox-static is needed (apt-get install busybox-static)")?;
+    cpio.symlink("bin/sh", "busybox");
+    let mut script = INIT.to_string();
+    let mut added = std::collections::BTreeSet::new();
+    for test in tests {
+        let program = &test.spec.program[0];
+        let path = programs.get(program).with_context(|| format!("program {program} was not built"))?;
+        let guest_name = Path::new(program).file_name().and_then(|n| n.to_str()).unwrap_or(program);
+        if added.insert(format!("bin/{guest_name}")) {
+            cpio.copy(&format!("lab/bin/{guest_name}"), path, 0o755)?;
+        }
+        let mut mods = Vec::new();
+        for m in &test.spec.modules {
+            let key = format!("{}/{m}", test.chapter);
+            let path = modules.get(&key).with_context(|| format!("module {key} was not built (is it in the chapter's Kbuild?)"))?;
+            if added.insert(key.clone()) {
+                if added.insert(format!("dir/{}", test.chapter)) {
+                    cpio.dir(&format!("lab/mod/{}", test.chapter));
+                }
+                cpio.copy(&format!("lab/mod/{key}"), path, 0o644)?;
+            }
+            mods.push(key);
+        }
+        let args: Vec<String> = std::iter::once(guest_name.to_string())
+            .chain(test.spec.program[1..].iter().cloned())
+            .map(|a| format!("'{a}'"))
+            .collect();
+        script.push_str(&format!(
+            "lab_test '{}' {} '{}' {}\n",
+            test.id,
+            test.spec.timeout_secs,
+            mods.join(" "),
+            args.join(" ")
+        ));
+    }
+    script.push_str("lab_done\n");
+    cpio.file("init", 0o755, script.as_bytes());
+    Ok(cpio.finish())
+}

@@ -1,0 +1,271 @@
+//! The pinned kernels: Debian's 6.1 and 6.12 images and headers, fetched as
+//! packages without installing them, and a debug kernel built from Debian's
+//! `linux-source-6.1`. Each is prepared once and cached under `target/lab/kernels`.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::process;
+
+/// A kernel ready for the lab.
+#[derive(Debug, Clone)]
+pub struct Kernel {
+    /// Name in the matrix: `6.1`, `6.12`, `debug`.
+    pub name: String,
+    /// `uname -r` inside the guest.
+    pub release: String,
+    /// Uncompressed kernel for QEMU's PVH direct boot.
+    pub vmlinux: PathBuf,
+    /// Directory to pass to `make -C` when building modules.
+    pub kdir: PathBuf,
+}
+
+const DEBUG_CONFIG: &str = include_str!("../../lab/debug-kernel.config");
+
+/// Prepares (or finds in the cache) the kernel called `name`.
+pub fn prepare(name: &str, cache: &Path) -> Result<Kernel> {
+    let dir = cache.join("lab/kernels").join(name);
+    match name {
+        "6.1" => debian(name, "linux-headers-amd64", &dir, cache),
+        "6.12" => debian(name, "linux-headers-6.12-amd64", &dir, cache),
+        "debug" => debug(&dir, cache),
+        other => bail!("unknown kernel `{other}`"),
+    }
+}
+
+/// What a prepared kernel directory records: `release` and `kdir` lines.
+fn read_ready(name: &str, dir: &Path) -> Option<Kernel> {
+    let text = std::fs::read_to_string(dir.join("ready")).ok()?;
+    let field = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+            .map(str::to_string)
+    };
+    let kernel = Kernel {
+        name: name.to_string(),
+        release: field("release")?,
+        vmlinux: dir.join(field("vmlinux")?),
+        kdir: dir.join(field("kdir")?),
+    };
+    (kernel.vmlinux.is_file() && kernel.kdir.is_dir()).then_some(kernel)
+}
+
+fn write_ready(dir: &Path, release: &str, vmlinux: &str, kdir: &str, key: &str) -> Result<()> {
+    std::fs::write(
+        dir.join("ready"),
+        format!("release={release}\nvmlinux={vmlinux}\nkdir={kdir}\nkey={key}\n"),
+    )?;
+    Ok(())
+}
+
+/// `Depends:` of a Debian package, as apt-cache lists them.
+fn depends(package: &str) -> Result<Vec<String>> {
+    let out = process::output(Command::new("apt-cache").args(["depends", package]))?;
+    Ok(out
+        .lines()
+        .filter_map(|l| l.trim().trim_start_matches('|').strip_prefix("Depends: "))
+        .map(str::to_string)
+        .collect())
+}
+
+/// apt lists are needed to resolve package names; a fresh machine may have none.
+fn ensure_apt_lists(meta: &str) -> Result<()> {
+    if depends(meta).is_ok_and(|d| !d.is_empty()) {
+        return Ok(());
+    }
+    if !process::is_root() {
+        bail!("apt does not know `{meta}` yet: run `apt-get update` as root, then again");
+    }
+    eprintln!("==> apt-get update (to resolve {meta})");
+    process::run(Command::new("apt-get").args(["update", "-q"]))
+}
+
+fn debian(name: &str, headers_meta: &str, dir: &Path, cache: &Path) -> Result<Kernel> {
+    if let Some(k) = read_ready(name, dir) {
+        return Ok(k);
+    }
+    eprintln!("==> kernel {name}: fetching Debian's packages (once; cached in {})", dir.display());
+    ensure_apt_lists(headers_meta)?;
+    // The meta-package names the current ABI; image and headers must match it.
+    let headers = depends(headers_meta)?
+        .into_iter()
+        .find(|d| d.starts_with("linux-headers-"))
+        .with_context(|| format!("{headers_meta} depends on no linux-headers package"))?;
+    let abi = headers.trim_start_matches("linux-headers-").to_string();
+    let mut packages = vec![headers.clone(), format!("linux-image-{abi}")];
+    packages.extend(
+        depends(&headers)?
+            .into_iter()
+            .filter(|d| d.ends_with("-common") || d.starts_with("linux-kbuild-")),
+    );
+    let downloads = cache.join("lab/downloads");
+    std::fs::create_dir_all(&downloads)?;
+    process::run(
+        Command::new("apt-get")
+            .current_dir(&downloads)
+            .args(["download", "-q", "-o", "APT::Sandbox::User=root"])
+            .args(&packages),
+    )?;
+    let root = dir.join("root");
+    if root.exists() {
+        std::fs::remove_dir_all(&root)?;
+    }
+    std::fs::create_dir_all(&root)?;
+    for pkg in &packages {
+        let deb = find_deb(&downloads, pkg)?;
+        eprintln!("  unpacking {}", deb.file_name().unwrap_or_default().to_string_lossy());
+        process::run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root))?;
+        // Unpacked is all we keep; an old .deb would be ambiguous next time.
+        std::fs::remove_file(&deb)?;
+    }
+    // The headers' Makefile includes the `-common` one by absolute path;
+    // point it at the unpacked copy instead.
+    let kdir_rel = format!("root/usr/src/linux-headers-{abi}");
+    let makefile = dir.join(&kdir_rel).join("Makefile");
+    let text = std::fs::read_to_string(&makefile)?;
+    std::fs::write(&makefile, text.replace("include /usr/src/", "include ../"))?;
+    let vmlinuz = root.join(format!("boot/vmlinuz-{abi}"));
+    eprintln!("  decompressing {} for direct boot", vmlinuz.display());
+    let image = std::fs::read(&vmlinuz).with_context(|| format!("reading {}", vmlinuz.display()))?;
+    std::fs::write(dir.join("vmlinux"), extract_vmlinux(&image)?)?;
+    write_ready(dir, &abi, "vmlinux", &kdir_rel, &abi)?;
+    read_ready(name, dir).context("kernel directory incomplete after preparing it")
+}
+
+fn find_deb(dir: &Path, package: &str) -> Result<PathBuf> {
+    let prefix = format!("{package}_");
+    std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".deb"))
+        })
+        .with_context(|| format!("downloaded {package} but cannot find its .deb in {}", dir.display()))
+}
+
+/// The uncompressed ELF `vmlinux` inside a bzImage: Debian 6.1 uses xz,
+/// 6.12 uses zstd. Booting it directly saves seconds of in-guest decompression.
+pub fn extract_vmlinux(image: &[u8]) -> Result<Vec<u8>> {
+    const XZ: &[u8] = &[0xfd, b'7', b'z', b'X', b'Z', 0x00];
+    const ZSTD: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
+    let find = |magic: &[u8]| image.windows(magic.len()).position(|w| w == magic);
+    let mut out = Vec::new();
+    if let Some(at) = find(XZ) {
+        liblzma::read::XzDecoder::new(&image[at..])
+            .read_to_end(&mut out)
+            .context("decompressing the xz payload")?;
+    } else if let Some(at) = find(ZSTD) {
+        let mut source = &image[at..];
+        ruzstd::decoding::StreamingDecoder::new(&mut source)
+            .map_err(|e| anyhow::anyhow!("zstd: {e}"))?
+            .read_to_end(&mut out)
+            .context("decompressing the zstd payload")?;
+    } else {
+        bail!("no xz or zstd payload found in the kernel image");
+    }
+    if !out.starts_with(b"\x7fELF") {
+        bail!("the decompressed kernel is not an ELF file");
+    }
+    Ok(out)
+}
+
+fn debug(dir: &Path, cache: &Path) -> Result<Kernel> {
+    let key = format!("{:016x}", fnv1a(DEBUG_CONFIG.as_bytes()));
+    if let Some(k) = read_ready("debug", dir)
+        && std::fs::read_to_string(dir.join("ready")).is_ok_and(|t| t.contains(&format!("key={key}")))
+    {
+        return Ok(k);
+    }
+    crate::provision::ensure_packages(&["flex", "bison", "bc", "libelf-dev", "xz-utils", "gcc-12", "make"])?;
+    let tree = dir.join("linux");
+    if !tree.join("Makefile").is_file() {
+        eprintln!("==> debug kernel: fetching Debian's linux-source-6.1 (once)");
+        ensure_apt_lists("linux-source-6.1")?;
+        let downloads = cache.join("lab/downloads");
+        std::fs::create_dir_all(&downloads)?;
+        process::run(
+            Command::new("apt-get")
+                .current_dir(&downloads)
+                .args(["download", "-q", "-o", "APT::Sandbox::User=root", "linux-source-6.1"]),
+        )?;
+        let deb = find_deb(&downloads, "linux-source-6.1")?;
+        let unpack = dir.join("unpack");
+        std::fs::create_dir_all(&unpack)?;
+        process::run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&unpack))?;
+        std::fs::remove_file(&deb)?;
+        eprintln!("  unpacking the kernel source tarball");
+        process::run(
+            Command::new("tar")
+                .arg("-xJf")
+                .arg(unpack.join("usr/src/linux-source-6.1.tar.xz"))
+                .arg("-C")
+                .arg(dir),
+        )?;
+        std::fs::rename(dir.join("linux-source-6.1"), &tree)?;
+        std::fs::remove_dir_all(&unpack)?;
+    }
+    eprintln!("==> debug kernel: configuring (tinyconfig + xtask/lab/debug-kernel.config)");
+    let make = |args: &[&str]| {
+        let mut c = Command::new("make");
+        c.current_dir(&tree).arg("-s").args(args);
+        c
+    };
+    process::output(&mut make(&["tinyconfig"]))?;
+    let config_path = tree.join(".config");
+    let mut config = std::fs::read_to_string(&config_path)?;
+    config.push_str(DEBUG_CONFIG);
+    std::fs::write(&config_path, config)?;
+    process::output(&mut make(&["olddefconfig"]))?;
+    let final_config = std::fs::read_to_string(&config_path)?;
+    let lost: Vec<&str> = DEBUG_CONFIG
+        .lines()
+        .filter(|l| l.starts_with("CONFIG_") && !final_config.lines().any(|f| f == *l))
+        .collect();
+    if !lost.is_empty() {
+        bail!("kconfig dropped options of the debug kernel (missing dependencies?): {}", lost.join(" "));
+    }
+    let jobs = std::thread::available_parallelism().map_or(2, |n| n.get()).to_string();
+    eprintln!("==> debug kernel: building with {jobs} jobs (3-5 minutes on 2 cores, once per machine)");
+    process::run_with_progress(
+        Command::new("make").current_dir(&tree).args(["-j", &jobs, "vmlinux", "modules"]),
+        "debug kernel",
+        &dir.join("build.log"),
+    )?;
+    let release = process::output(&mut make(&["kernelrelease"]))?.trim().to_string();
+    write_ready(dir, &release, "linux/vmlinux", "linux", &key)?;
+    read_ready("debug", dir).context("debug kernel incomplete after building it")
+}
+
+/// A stable hash for cache keys (FNV-1a, 64 bit).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_images_without_a_payload() {
+        assert!(extract_vmlinux(b"MZ not a kernel").is_err());
+    }
+
+    #[test]
+    fn debug_config_lines_are_well_formed() {
+        for line in DEBUG_CONFIG.lines().filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            assert!(line.starts_with("CONFIG_") && line.ends_with("=y"), "{line}");
+        }
+    }
+
+    #[test]
+    fn fnv1a_is_stable() {
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_ne!(fnv1a(b"a"), fnv1a(b"b"));
+    }
+}

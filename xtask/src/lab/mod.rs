@@ -1,0 +1,481 @@
+//! The VM lab: every chapter's kernel modules and Rust programs run in pinned
+//! kernels under QEMU; outputs and kernel logs are insta snapshots.
+
+mod guest;
+mod initramfs;
+pub mod kernels;
+pub mod normalize;
+pub mod plan;
+mod qemu;
+pub mod transcript;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use self::kernels::Kernel;
+use self::plan::{KERNELS, LabTest, TestSpec};
+use self::transcript::GuestRun;
+use crate::workspace;
+
+#[derive(clap::Args, Debug, Default)]
+pub struct LabArgs {
+    /// Only this chapter (e.g. `ch01-hello-netlink`, or just `ch01`); repeatable.
+    #[arg(long)]
+    pub chapter: Vec<String>,
+    /// Only this kernel: 6.1, 6.12 or debug; repeatable.
+    #[arg(long)]
+    pub kernel: Vec<String>,
+    /// Only tests whose name contains this text.
+    #[arg(long)]
+    pub test: Option<String>,
+    /// List the tests and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Write the snapshots instead of comparing (after reviewing the change!).
+    #[arg(long)]
+    pub accept: bool,
+    /// Your own module: a directory with a Kbuild file (built for each kernel).
+    #[arg(long, value_name = "DIR")]
+    pub module_dir: Option<PathBuf>,
+    /// Your own program: a chapter binary name or a path to a static program.
+    #[arg(long, value_name = "PROGRAM")]
+    pub program: Option<String>,
+    /// Arguments for --program.
+    #[arg(last = true)]
+    pub args: Vec<String>,
+}
+
+/// How one (test, kernel) went.
+#[derive(Debug)]
+pub struct Outcome {
+    pub test_id: String,
+    pub kernel: String,
+    pub passed: bool,
+    pub reason: String,
+    pub seconds: f64,
+}
+
+/// What `cargo xtask test` needs back.
+pub struct Summary {
+    pub outcomes: Vec<Outcome>,
+}
+
+impl Summary {
+    pub fn passed(&self) -> usize {
+        self.outcomes.iter().filter(|o| o.passed).count()
+    }
+    pub fn failed(&self) -> usize {
+        self.outcomes.len() - self.passed()
+    }
+}
+
+pub fn run(args: &LabArgs) -> Result<Summary> {
+    let root = workspace::root();
+    let cache = crate::cache_dir();
+    let kmod = root.join("kmod");
+    let user_run = args.program.is_some() || args.module_dir.is_some();
+    let tests = if user_run { vec![user_test(args)?] } else { select(plan::load_all(&kmod)?, args)? };
+    let kernel_names: Vec<String> = if args.kernel.is_empty() {
+        KERNELS.iter().map(|k| k.to_string()).collect()
+    } else {
+        for k in &args.kernel {
+            if !KERNELS.contains(&k.as_str()) {
+                bail!("unknown kernel `{k}` (known: {})", KERNELS.join(", "));
+            }
+        }
+        args.kernel.clone()
+    };
+    if args.list {
+        for t in &tests {
+            let on: Vec<&str> = kernel_names.iter().map(String::as_str).filter(|k| t.runs_on(k)).collect();
+            println!("{:<45} {:<18} {}", t.id, on.join(","), t.spec.about);
+        }
+        return Ok(Summary { outcomes: Vec::new() });
+    }
+    if tests.is_empty() {
+        bail!("no lab test matches the selection (see `cargo xtask lab --list`)");
+    }
+    if args.accept {
+        // SAFETY: set before any thread starts; insta reads it on first use.
+        unsafe { std::env::set_var("INSTA_UPDATE", "always") };
+    }
+    crate::provision::ensure_packages(&["qemu-system-x86", "busybox-static", "gcc-12", "make", "dwarves"])?;
+
+    // Kernels first (downloads, the debug build), then what goes into guests.
+    let mut kernels = Vec::new();
+    for name in &kernel_names {
+        if tests.iter().any(|t| t.runs_on(name)) {
+            kernels.push(kernels::prepare(name, &cache)?);
+        }
+    }
+    let program_names: Vec<String> = dedup(tests.iter().map(|t| t.spec.program[0].clone()));
+    let programs = guest::resolve_programs(&root, &program_names, &cache)?;
+    let module_dirs: Vec<PathBuf> = dedup(
+        tests.iter().filter(|t| !t.spec.modules.is_empty()).map(|t| t.module_dir.clone()),
+    );
+    let mut modules = BTreeMap::new();
+    for k in &kernels {
+        eprintln!("==> building modules for kernel {} ({})", k.name, k.release);
+        modules.insert(k.name.clone(), guest::build_modules(&kmod, &module_dirs, k, &cache)?);
+    }
+    let user_modules: Option<Vec<String>> = user_run.then(|| {
+        modules.values().next().map(|m| m.keys().cloned().collect()).unwrap_or_default()
+    });
+    let tests: Vec<LabTest> = match user_modules {
+        Some(mods) => tests
+            .into_iter()
+            .map(|mut t| {
+                t.spec.modules = mods.iter().map(|m| m.rsplit('/').next().unwrap_or(m).to_string()).collect();
+                t
+            })
+            .collect(),
+        None => tests,
+    };
+
+    // Plan boots: per kernel one batch of ordinary tests, and a boot of its
+    // own for each deliberately buggy variant.
+    let mut boots: VecDeque<(Kernel, Vec<LabTest>)> = VecDeque::new();
+    for k in &kernels {
+        let on: Vec<LabTest> = tests.iter().filter(|t| t.runs_on(&k.name)).cloned().collect();
+        let (alone, batch): (Vec<_>, Vec<_>) = on.into_iter().partition(|t| t.spec.own_boot);
+        if !batch.is_empty() {
+            boots.push_back((k.clone(), batch));
+        }
+        for t in alone {
+            boots.push_back((k.clone(), vec![t]));
+        }
+    }
+    let accel = {
+        let probe = cache.join("lab/boots/probe.cpio");
+        std::fs::create_dir_all(probe.parent().context("no parent")?)?;
+        std::fs::write(&probe, guest::initramfs(&[], &programs, &BTreeMap::new())?)?;
+        qemu::choose_accel(&kernels[0].vmlinux, &probe, &cache)
+    };
+    let queue = Mutex::new(boots);
+    let results = Mutex::new(Vec::<(Kernel, LabTest, GuestRun)>::new());
+    let boot_times = Mutex::new(BTreeMap::<String, Vec<Duration>>::new());
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(2);
+    let counter = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let next = queue.lock().map(|mut q| q.pop_front()).ok().flatten();
+                    let Some((kernel, batch)) = next else { break };
+                    let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let runs = run_batch(&kernel, &batch, &programs, &modules[&kernel.name], accel, &cache, n, &boot_times);
+                    if let Ok(mut r) = results.lock() {
+                        r.extend(runs.into_iter().map(|(t, run)| (kernel.clone(), t, run)));
+                    }
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_default();
+    results.sort_by(|a, b| (&a.1.id, kernel_rank(&a.0.name)).cmp(&(&b.1.id, kernel_rank(&b.0.name))));
+
+    let snapshot_dir = root.join("tests/snapshots/lab");
+    let mut outcomes = Vec::new();
+    for (kernel, test, run) in &results {
+        let body = snapshot_body(test, run);
+        let (mut passed, mut reason) = verdict(test, &kernel.name, run);
+        if user_run {
+            println!("---- {} on {} ----\n{body}", test.id, kernel.name);
+        } else if let Err(why) = check_snapshot(&snapshot_dir, test, &kernel.name, &body) {
+            passed = false;
+            reason = if reason.is_empty() { why } else { format!("{reason}; {why}") };
+        }
+        outcomes.push(Outcome {
+            test_id: test.id.clone(),
+            kernel: kernel.name.clone(),
+            passed,
+            reason,
+            seconds: run.duration.as_secs_f64(),
+        });
+    }
+    print_table(&outcomes, &kernel_names, &boot_times.into_inner().unwrap_or_default(), accel);
+    Ok(Summary { outcomes })
+}
+
+fn kernel_rank(name: &str) -> usize {
+    KERNELS.iter().position(|k| *k == name).unwrap_or(usize::MAX)
+}
+
+fn dedup<T: Ord + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {
+    let set: std::collections::BTreeSet<T> = items.collect();
+    set.into_iter().collect()
+}
+
+fn select(all: Vec<LabTest>, args: &LabArgs) -> Result<Vec<LabTest>> {
+    Ok(all
+        .into_iter()
+        .filter(|t| {
+            args.chapter.is_empty()
+                || args.chapter.iter().any(|c| t.chapter == *c || t.chapter.starts_with(&format!("{c}-")))
+        })
+        .filter(|t| args.test.as_ref().is_none_or(|s| t.spec.name.contains(s.as_str())))
+        .collect())
+}
+
+/// A reader's own module and program, run like a chapter test.
+fn user_test(args: &LabArgs) -> Result<LabTest> {
+    let program = args.program.clone().context("--program is needed (a chapter binary or a static program path)")?;
+    let module_dir = match &args.module_dir {
+        Some(d) => {
+            if !d.join("Kbuild").is_file() && !d.join("Makefile").is_file() {
+                bail!("{} has no Kbuild file (one line: `obj-m += yourmodule.o`)", d.display());
+            }
+            d.canonicalize()?
+        }
+        None => PathBuf::new(),
+    };
+    let chapter = module_dir.file_name().and_then(|n| n.to_str()).unwrap_or("user").to_string();
+    let program_path = if Path::new(&program).exists() {
+        Path::new(&program).canonicalize()?.to_string_lossy().into_owned()
+    } else {
+        program
+    };
+    let spec = TestSpec {
+        name: "run".into(),
+        about: "your module and program".into(),
+        modules: if args.module_dir.is_some() { vec!["(all)".into()] } else { Vec::new() },
+        program: std::iter::once(program_path).chain(args.args.iter().cloned()).collect(),
+        kernels: None,
+        expect_splat: Vec::new(),
+        own_boot: false,
+        timeout_secs: 60,
+    };
+    Ok(LabTest { id: format!("{chapter}/run"), chapter, module_dir, spec })
+}
+
+/// Boots `kernel` for `batch`; when a test takes the kernel down, the tests
+/// after it run in a fresh boot.
+#[allow(clippy::too_many_arguments)]
+fn run_batch(
+    kernel: &Kernel,
+    batch: &[LabTest],
+    programs: &BTreeMap<String, PathBuf>,
+    modules: &BTreeMap<String, PathBuf>,
+    accel: qemu::Accel,
+    cache: &Path,
+    boot_no: usize,
+    boot_times: &Mutex<BTreeMap<String, Vec<Duration>>>,
+) -> Vec<(LabTest, GuestRun)> {
+    let mut results = Vec::new();
+    let mut rest: Vec<&LabTest> = batch.iter().collect();
+    let mut attempt = 0;
+    while !rest.is_empty() {
+        attempt += 1;
+        let label = format!("{}-{boot_no}-{attempt}", kernel.name);
+        let names: Vec<&str> = rest.iter().map(|t| t.id.as_str()).collect();
+        eprintln!("==> boot {label}: kernel {} running {}", kernel.name, names.join(", "));
+        let outcome = boot_once(kernel, &rest, programs, modules, accel, cache, &label);
+        let (parsed, timed_out) = match outcome {
+            Ok(v) => v,
+            Err(e) => {
+                for t in rest.drain(..) {
+                    let run = GuestRun {
+                        id: t.id.clone(),
+                        output: vec![format!("lab error: {e:#}")],
+                        ..GuestRun::default()
+                    };
+                    results.push((t.clone(), run));
+                }
+                break;
+            }
+        };
+        if parsed.booted
+            && let Ok(mut bt) = boot_times.lock()
+        {
+            bt.entry(kernel.name.clone()).or_default().push(parsed.boot_time);
+        }
+        if parsed.runs.is_empty() {
+            // Not even the first test began: the boot itself failed.
+            for t in rest.drain(..) {
+                let run = GuestRun {
+                    id: t.id.clone(),
+                    output: vec![format!(
+                        "the guest did not start the tests ({}; console log: {})",
+                        if timed_out { "timed out" } else { "no markers" },
+                        cache.join(format!("lab/boots/{label}.log")).display()
+                    )],
+                    ..GuestRun::default()
+                };
+                results.push((t.clone(), run));
+            }
+            break;
+        }
+        let done = parsed.runs.len();
+        let crashed = parsed.runs.last().is_some_and(|r| !r.finished);
+        for (t, run) in rest.iter().zip(parsed.runs) {
+            results.push(((*t).clone(), run));
+        }
+        rest.drain(..done.min(rest.len()));
+        if !crashed && !parsed.done && !rest.is_empty() {
+            // The guest stopped between tests: rerun the rest in a new boot.
+            continue;
+        }
+    }
+    results
+}
+
+fn boot_once(
+    kernel: &Kernel,
+    tests: &[&LabTest],
+    programs: &BTreeMap<String, PathBuf>,
+    modules: &BTreeMap<String, PathBuf>,
+    accel: qemu::Accel,
+    cache: &Path,
+    label: &str,
+) -> Result<(transcript::Parsed, bool)> {
+    let dir = cache.join("lab/boots");
+    std::fs::create_dir_all(&dir)?;
+    let initrd = dir.join(format!("{label}.cpio"));
+    std::fs::write(&initrd, guest::initramfs(tests, programs, modules)?)?;
+    let limit = Duration::from_secs(30 + tests.iter().map(|t| t.spec.timeout_secs + 5).sum::<u64>());
+    let started = Instant::now();
+    let boot = qemu::boot(&kernel.vmlinux, &initrd, accel, limit)?;
+    let log: Vec<String> = boot.lines.iter().map(|l| format!("{:>8.3} {}", l.at.as_secs_f64(), l.text)).collect();
+    std::fs::write(dir.join(format!("{label}.log")), log.join("\n"))?;
+    let mut parsed = transcript::parse(&boot.lines);
+    parsed.boot_time = boot
+        .lines
+        .iter()
+        .find(|l| l.text.starts_with("@@LAB BOOTED"))
+        .map_or(started.elapsed(), |l| l.at);
+    Ok((parsed, boot.timed_out))
+}
+
+/// Pass or fail, judged by markers and the kernel log, never by QEMU's status.
+fn verdict(test: &LabTest, kernel: &str, run: &GuestRun) -> (bool, String) {
+    let log = normalize::kernel_log(&run.kernel_log);
+    let splat = log.iter().find(|l| normalize::is_splat(l));
+    if test.expects_splat(kernel) {
+        return match splat {
+            Some(_) => (true, String::new()),
+            None => (false, "expected a kernel report (BUG/WARNING/panic), saw none".into()),
+        };
+    }
+    if let Some(line) = splat {
+        return (false, format!("kernel report: {line}"));
+    }
+    if !run.finished {
+        return (false, "the guest stopped during this test (hang or crash; see the boot log)".into());
+    }
+    if !run.insmod_failed.is_empty() {
+        return (false, format!("insmod failed: {}", run.insmod_failed.join(", ")));
+    }
+    if !run.rmmod_failed.is_empty() {
+        return (false, format!("rmmod failed: {}", run.rmmod_failed.join(", ")));
+    }
+    match run.exit {
+        Some(0) => (true, String::new()),
+        Some(137) => (false, format!("killed at the {} s limit", test.spec.timeout_secs)),
+        Some(code) => (false, format!("program exited with status {code}")),
+        None => (false, "no exit status".into()),
+    }
+}
+
+/// What the snapshot of one (test, kernel) holds: the program's output and
+/// the kernel log, both normalized.
+fn snapshot_body(test: &LabTest, run: &GuestRun) -> String {
+    let log = normalize::kernel_log(&run.kernel_log);
+    let outcome = match (run.finished, run.exit) {
+        (true, Some(code)) => format!("exit status {code}"),
+        (true, None) => "no exit status".to_string(),
+        (false, _) if log.iter().any(|l| l.starts_with("Kernel panic")) => {
+            "the kernel panicked during the test (the VM went down)".to_string()
+        }
+        (false, _) => "the VM stopped responding during the test".to_string(),
+    };
+    let mut s = format!("$ {}\n", shown_program(&test.spec.program));
+    if !test.spec.modules.is_empty() {
+        s = format!("# modules: {}\n{s}", test.spec.modules.join(" "));
+    }
+    for line in &run.output {
+        s.push_str(line);
+        s.push('\n');
+    }
+    s.push_str(&format!("# outcome: {outcome}\n"));
+    s.push_str("# kernel log:\n");
+    if log.is_empty() {
+        s.push_str("(nothing)\n");
+    }
+    for line in log {
+        s.push_str(&line);
+        s.push('\n');
+    }
+    s
+}
+
+fn shown_program(program: &[String]) -> String {
+    program
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let a = if i == 0 { Path::new(a).file_name().and_then(|n| n.to_str()).unwrap_or(a) } else { a };
+            if a.contains(' ') { format!("'{a}'") } else { a.to_string() }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn check_snapshot(dir: &Path, test: &LabTest, kernel: &str, body: &str) -> Result<(), String> {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(dir);
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_description(format!("{} on kernel {kernel}: {}", test.id, test.spec.about));
+    let name = test.snapshot_name(kernel);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        settings.bind(|| insta::assert_snapshot!(name.as_str(), body));
+    }));
+    result.map_err(|_| format!("snapshot {name} differs (diff above)"))
+}
+
+fn print_table(
+    outcomes: &[Outcome],
+    kernels: &[String],
+    boot_times: &BTreeMap<String, Vec<Duration>>,
+    accel: qemu::Accel,
+) {
+    let ids = dedup(outcomes.iter().map(|o| o.test_id.clone()));
+    let width = ids.iter().map(String::len).max().unwrap_or(4).max(4);
+    println!();
+    print!("{:<width$}", "test");
+    for k in kernels {
+        print!("  {k:<14}");
+    }
+    println!();
+    let mut failures = Vec::new();
+    for id in &ids {
+        print!("{id:<width$}");
+        for k in kernels {
+            let cell = match outcomes.iter().find(|o| &o.test_id == id && &o.kernel == k) {
+                Some(o) if o.passed => format!("pass {:>5.1}s", o.seconds),
+                Some(o) => {
+                    failures.push(format!("{id} on {k}: {}", o.reason));
+                    format!("FAIL {:>5.1}s", o.seconds)
+                }
+                None => "-".to_string(),
+            };
+            print!("  {cell:<14}");
+        }
+        println!();
+    }
+    let boots: Vec<String> = boot_times
+        .iter()
+        .map(|(k, ts)| {
+            let avg = ts.iter().map(Duration::as_secs_f64).sum::<f64>() / ts.len().max(1) as f64;
+            format!("{k} {avg:.1}s ({} boots)", ts.len())
+        })
+        .collect();
+    println!("boot to first test ({accel:?}): {}", boots.join(", "));
+    for f in &failures {
+        println!("FAIL {f}");
+    }
+}

@@ -1,0 +1,17 @@
+//! The workbook's tool: the library behind `cargo xtask`, also used by the
+//! whole-project tests in `tests/`.
+
+pub mod book;
+pub mod demo;
+pub mod lab;
+pub mod process;
+pub mod provision;
+pub mod test;
+pub mod workspace;
+
+use std::path::PathBuf;
+
+/// Where cached downloads and builds live: `target/` of the workspace.
+pub fn cache_dir() -> PathBuf {
+    workspace::root().join("target")
+}

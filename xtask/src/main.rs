@@ -1,0 +1,57 @@
+//! `cargo xtask`: the one entry point for readers, students and instructors.
+//!
+//! Every subcommand provisions what it needs the first time (Debian packages,
+//! kernels, the debug kernel) and caches it under `target/`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use xtask::{book, demo, lab, provision, test, workspace};
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "Build and serve the netlink workbook, run its demos, its tests and its VM lab.",
+    after_help = "Start with `cargo xtask serve` (read the book) or `cargo xtask test` (run everything)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build the book into target/book (HTML, with search).
+    Book,
+    /// Build the book and serve it on 127.0.0.1, rebuilding when a source changes.
+    Serve(book::ServeArgs),
+    /// Run one of a chapter's Rust demos on this machine (host side).
+    Demo(demo::DemoArgs),
+    /// Run the whole test suite: format, lints, host lane, VM lane.
+    Test(test::TestArgs),
+    /// Run kernel modules and their Rust programs in pinned kernels under QEMU.
+    Lab(lab::LabArgs),
+    /// Install the Debian packages the workbook needs (run once as root).
+    Setup,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Book => book::build(&workspace::root()).map(|dir| {
+            println!("book built: {}", dir.join("index.html").display());
+        }),
+        Command::Serve(args) => book::serve(&args),
+        Command::Demo(args) => demo::run(&args),
+        Command::Test(args) => test::run(&args),
+        Command::Lab(args) => lab::run(&args).map(|_| ()),
+        Command::Setup => provision::ensure_all(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

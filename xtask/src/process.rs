@@ -1,0 +1,116 @@
+//! Running external programs (apt, make, cargo, qemu) with clear errors and
+//! visible progress.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+/// Shows a command the way a reader would type it.
+pub fn display(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for arg in cmd.get_args() {
+        let arg = arg.to_string_lossy();
+        if arg.contains(' ') || arg.is_empty() {
+            s.push_str(&format!(" '{arg}'"));
+        } else {
+            s.push(' ');
+            s.push_str(&arg);
+        }
+    }
+    s
+}
+
+/// Runs a command with inherited stdio; fails naming the command.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    let shown = display(cmd);
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start `{shown}`"))?;
+    if !status.success() {
+        bail!("`{shown}` failed ({status})");
+    }
+    Ok(())
+}
+
+/// Runs a command and returns its stdout; stderr is kept for the error.
+pub fn output(cmd: &mut Command) -> Result<String> {
+    let shown = display(cmd);
+    let out = cmd
+        .output()
+        .with_context(|| format!("could not start `{shown}`"))?;
+    if !out.status.success() {
+        bail!(
+            "`{shown}` failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim_end()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Runs a long command (a kernel build) showing one progress line every few
+/// seconds instead of thousands of lines; the full log goes to `log_path`, and
+/// its tail is shown if the command fails.
+pub fn run_with_progress(cmd: &mut Command, label: &str, log_path: &std::path::Path) -> Result<()> {
+    let shown = display(cmd);
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("could not start `{shown}`"))?;
+    let stderr = child.stderr.take().context("no stderr pipe")?;
+    let stdout = child.stdout.take().context("no stdout pipe")?;
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let tx2 = tx.clone();
+    let readers = [
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        }),
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx2.send(line);
+            }
+        }),
+    ];
+    let mut log = Vec::new();
+    let start = Instant::now();
+    let mut last = Instant::now();
+    for line in rx {
+        log.push(line);
+        if last.elapsed().as_secs() >= 5 {
+            last = Instant::now();
+            let latest = log.last().map(|l| l.trim()).unwrap_or_default();
+            eprintln!(
+                "  [{label}] {:>4}s, {} lines, now: {latest}",
+                start.elapsed().as_secs(),
+                log.len()
+            );
+        }
+    }
+    for reader in readers {
+        let _ = reader.join();
+    }
+    let status = child.wait()?;
+    std::fs::write(log_path, log.join("\n"))
+        .with_context(|| format!("writing {}", log_path.display()))?;
+    if !status.success() {
+        let tail: Vec<_> = log.iter().rev().take(30).rev().cloned().collect();
+        bail!(
+            "`{shown}` failed ({status}); last lines (full log: {}):\n{}",
+            log_path.display(),
+            tail.join("\n")
+        );
+    }
+    eprintln!("  [{label}] done in {}s", start.elapsed().as_secs());
+    Ok(())
+}
+
+/// True when this process runs as root (uid 0).
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
