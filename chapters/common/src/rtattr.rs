@@ -57,18 +57,20 @@ impl<'a> RtAttr<'a> {
     /// The payload as a string: up to the first NUL (the kernel sends one),
     /// or all of it if there is none. `None` if it is not UTF-8.
     pub fn cstr(&self) -> Option<&'a str> {
-        let end = self
-            .payload
-            .iter()
-            .position(|&b| b == 0)
-            .unwrap_or(self.payload.len());
-        std::str::from_utf8(&self.payload[..end]).ok()
+        cstr(self.payload)
     }
 
     /// Walk the payload as nested attributes.
     pub fn nested(&self) -> RtAttrIter<'a> {
         RtAttrIter::at(self.payload, self.offset + RTA_HDRLEN)
     }
+}
+
+/// `bytes` as a string: up to the first NUL, or all of them if there is
+/// none. `None` if that is not UTF-8.
+pub fn cstr(bytes: &[u8]) -> Option<&str> {
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    std::str::from_utf8(&bytes[..end]).ok()
 }
 
 // ANCHOR: walk

@@ -118,27 +118,11 @@ impl NlSocket {
         Ok(addr.nl_pid)
     }
 
-    /// Make `recv` fail with `EAGAIN` after `timeout` without a datagram
-    /// (`SO_RCVTIMEO`), so that a missing reply cannot hang the program.
+    /// Make `recv` fail with `EAGAIN` after `timeout` without a datagram,
+    /// so that a missing reply cannot hang the program. See
+    /// [`set_recv_timeout`].
     pub fn set_recv_timeout(&self, timeout: Duration) -> Result<(), SysError> {
-        let tv = libc::timeval {
-            tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
-            tv_usec: libc::suseconds_t::from(timeout.subsec_micros()),
-        };
-        // SAFETY: tv is a valid timeval and the length says so.
-        let rc = unsafe {
-            libc::setsockopt(
-                self.fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                (&raw const tv).cast::<libc::c_void>(),
-                mem::size_of::<libc::timeval>() as libc::socklen_t,
-            )
-        };
-        if rc < 0 {
-            return Err(SysError::last("setsockopt(SO_RCVTIMEO)"));
-        }
-        Ok(())
+        set_recv_timeout(self, timeout)
     }
 
     /// Set an integer socket option at `level` (e.g. `SOL_NETLINK`).
@@ -227,6 +211,61 @@ impl NlSocket {
     }
 }
 
+/// Set `SO_RCVTIMEO` on any socket: a blocking receive then fails with
+/// `EAGAIN` after `timeout`. Works on sockets of other libraries too (e.g.
+/// neli's, through their raw descriptor).
+pub fn set_recv_timeout(sock: &impl AsRawFd, timeout: Duration) -> Result<(), SysError> {
+    let tv = libc::timeval {
+        tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_usec: libc::suseconds_t::from(timeout.subsec_micros()),
+    };
+    // SAFETY: tv is a valid timeval and the length says so.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&raw const tv).cast::<libc::c_void>(),
+            mem::size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(SysError::last("setsockopt(SO_RCVTIMEO)"));
+    }
+    Ok(())
+}
+
+/// Wait for the next datagram and report its size and sender without
+/// consuming it (`recvmsg` with `MSG_PEEK | MSG_TRUNC` and no buffer). Blocks
+/// like a receive, so `SO_RCVTIMEO` applies.
+///
+/// Useful to size a buffer before reading, or to learn the sender when a
+/// library's receive call does not report it.
+pub fn peek(sock: &impl AsRawFd) -> Result<Received, SysError> {
+    let mut from = sockaddr_nl(0, 0);
+    // SAFETY: see NlSocket::send_to; no iovec: nothing is copied.
+    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+    msg.msg_name = (&raw mut from).cast::<libc::c_void>();
+    msg.msg_namelen = SOCKADDR_NL_LEN;
+    loop {
+        // SAFETY: msg points at from, which outlives the call.
+        let n =
+            unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_PEEK | libc::MSG_TRUNC) };
+        if let Ok(datagram_len) = usize::try_from(n) {
+            return Ok(Received {
+                len: 0,
+                datagram_len,
+                from_portid: from.nl_pid,
+                groups: from.nl_groups,
+            });
+        }
+        let err = SysError::last("recvmsg(AF_NETLINK, MSG_PEEK)");
+        if err.errno != Errno(libc::EINTR) {
+            return Err(err);
+        }
+    }
+}
+
 impl AsFd for NlSocket {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
@@ -298,6 +337,21 @@ mod tests {
             assert_eq!(got.datagram_len, 40);
             assert!(got.truncated());
             assert_eq!(got.from_portid, me);
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn peek_reports_size_and_sender_and_leaves_the_datagram() {
+        in_fresh_netns(|| {
+            let s = NlSocket::open(NETLINK_ROUTE).unwrap();
+            s.bind(0, 0).unwrap();
+            let me = s.portid().unwrap();
+            s.send_to(&[1u8; 24], me, 0).unwrap();
+            let peeked = peek(&s).unwrap();
+            assert_eq!((peeked.datagram_len, peeked.from_portid), (24, me));
+            let mut buf = [0u8; 64];
+            assert_eq!(s.recv(&mut buf).unwrap().len, 24);
         })
         .unwrap();
     }

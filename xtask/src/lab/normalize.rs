@@ -17,7 +17,7 @@ static NOISE: LazyLock<Regex> = LazyLock::new(|| {
         r"clocksource|hrtimer: interrupt took|^tsc: |RT throttling|",
         r"irq event stamp|hardirqs last|softirqs last|",
         r"^(RSP|RAX|RBX|RCX|RDX|RBP|RSI|RDI|R8|R9|R10|R11|R12|R13|R14|R15|FS|GS|CS|CR0|CR2|CR3|CR4|DR0|DR3|DR6|DR7|PKRU|Code):|",
-        r"^Kernel Offset:|^Modules linked in:|^ \? "
+        r"^Kernel Offset:|^Modules linked in:|^ \? |^input: |i8042|serio"
     ))
 });
 static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| re(r"^\[\s*\d+\.\d+\] ?"));
@@ -25,7 +25,10 @@ static FRAME_OFFSET: LazyLock<Regex> = LazyLock::new(|| re(r"\+0x[0-9a-f]+/0x[0-
 static ADDRESS: LazyLock<Regex> =
     LazyLock::new(|| re(r"\(____ptrval____\)|\b0x[0-9a-f]{8,}\b|\b[0-9a-f]{16}\b"));
 static PID: LazyLock<Regex> = LazyLock::new(|| re(r"\b(PID|pid): \d+"));
-static TASK: LazyLock<Regex> = LazyLock::new(|| re(r"\b(Comm|name): \S+"));
+static TASK: LazyLock<Regex> = LazyLock::new(|| re(r"(Comm: |, name: )\S+"));
+/// lockdep names the task as `comm/pid`.
+static LOCKDEP_TASK: LazyLock<Regex> = LazyLock::new(|| re(r"\S+/\d+( \[HC|:$)"));
+/// `6.1.0-56-amd64 #1 Debian 6.1.192-2`: changes with every Debian update.
 static RELEASE: LazyLock<Regex> = LazyLock::new(|| re(r"\d+\.\d+\.\d+\S* #\d+.*$"));
 static BIOS: LazyLock<Regex> = LazyLock::new(|| re(r", BIOS .*$"));
 /// The first line of a kernel report.
@@ -53,6 +56,7 @@ pub fn kernel_log(raw: &[String]) -> Vec<String> {
     let mut seen_reports = std::collections::HashSet::new();
     let mut skipping_report = false;
     let mut skipping_frames = false;
+    let mut in_trace = false;
     for line in raw {
         let line = TIMESTAMP.replace(line, "");
         if NOISE.is_match(&line) {
@@ -61,18 +65,31 @@ pub fn kernel_log(raw: &[String]) -> Vec<String> {
         let mut line = FRAME_OFFSET.replace_all(&line, "+<off>").into_owned();
         line = ADDRESS.replace_all(&line, "<addr>").into_owned();
         line = PID.replace_all(&line, "$1: <pid>").into_owned();
-        line = TASK.replace_all(&line, "$1: <task>").into_owned();
-        if line.starts_with("CPU: ") {
-            line = RELEASE.replace(&line, "<release>").into_owned();
-        }
+        line = TASK.replace_all(&line, "$1<task>").into_owned();
+        line = LOCKDEP_TASK.replace_all(&line, "<task>/<pid>$1").into_owned();
+        line = RELEASE.replace(&line, "<release>").into_owned();
         line = BIOS.replace(&line, ", BIOS <bios>").into_owned();
         if REPORT_START.is_match(&line) {
             // A report repeats as often as a timer fires (rate-limited to one
             // a second): the first one teaches, the count would vary.
             skipping_report = !seen_reports.insert(line.clone());
             skipping_frames = false;
-        } else if !line.starts_with(' ') && !line.starts_with("Call Trace") {
+            in_trace = false;
+        } else if line.starts_with("Call Trace:") {
+            in_trace = true;
+        } else if in_trace && !line.starts_with(' ') {
+            // The first unindented line after a call trace ends the report,
+            // except its own closing line.
+            in_trace = false;
             skipping_frames = false;
+            let closes_report = line.starts_with("---[ end");
+            let was_skipping = skipping_report;
+            if !closes_report {
+                skipping_report = false;
+            } else if was_skipping {
+                skipping_report = false;
+                continue;
+            }
         }
         if skipping_report {
             continue;
@@ -122,7 +139,14 @@ mod tests {
              [    1.236100] RAX: 0000000000000000 RBX: ffff888003a5c000\n\
              [    2.234567] BUG: sleeping function called from invalid context at include/linux/sched/mm.h:274\n\
              [    2.234600] in_atomic(): 1, irqs_disabled(): 0, non_block: 0, pid: 0, name: swapper/0\n\
-             [    2.300000] gfp_kernel: unloaded",
+             [    2.234700] Call Trace:\n\
+             [    2.234800]  <IRQ>\n\
+             [    2.234900]  dump_stack_lvl+0x45/0x5e\n\
+             [    2.300000] init/59 [HC0[0]:SC1[1]:HE1:SE0] takes:\n\
+             [    2.300001] 1 lock held by init/59:\n\
+             [    2.300002] input: ImExPS/2 Generic Explorer Mouse as /devices/platform/i8042/serio1/input/input2\n\
+             [    2.300003] 6.1.192 #1 Tainted: G           O\n\
+             [    2.300004] gfp_kernel: unloaded",
         );
         let out = kernel_log(&raw);
         assert_eq!(
@@ -138,6 +162,9 @@ mod tests {
                  kmem_cache_alloc_node+<off>\n \
                  call_timer_fn+<off>\n \
                  ... (frames of the interrupted task omitted)\n\
+                 <task>/<pid> [HC0[0]:SC1[1]:HE1:SE0] takes:\n\
+                 1 lock held by <task>/<pid>:\n\
+                 <release>\n\
                  gfp_kernel: unloaded"
             )
         );

@@ -14,8 +14,9 @@
 //!   gives up after 5 s.
 //!
 //! The report is deterministic: facts and yes/no answers, no counts that
-//! depend on timing, no port ids. Exit status 0 when all N greetings arrived
-//! intact, 1 otherwise, 2 for a usage error.
+//! depend on timing, no port ids. Exit status 0 when N greetings arrived
+//! intact and the only ENOBUFS, if any, came first after the stall; 1
+//! otherwise; 2 for a usage error.
 //!
 //! Joining a NETLINK_USERSOCK group needs CAP_NET_ADMIN: the protocol does
 //! not set `NL_CFG_F_NONROOT_RECV` (net/netlink/af_netlink.c,
@@ -283,6 +284,22 @@ fn run(opts: &Options) -> ExitCode {
         Err(e) => return fail("getsockopt(SO_RCVBUF)", e),
     };
 
+    if let Err(e) = set_recv_timeout(&fd, RECV_TIMEOUT) {
+        return fail("setsockopt(SO_RCVTIMEO)", e);
+    }
+
+    // Everything that can be said in advance is printed before joining:
+    // once joined, a buggy module may take the kernel down at any moment,
+    // and the output up to that point should not depend on when.
+    match opts.rcvbuf {
+        Some(bytes) => println!("SO_RCVBUF: requested {bytes}, effective {effective}"),
+        None => println!("SO_RCVBUF: the default, effective {effective}"),
+    }
+    println!("joining NETLINK_USERSOCK multicast group {GROUP}");
+    if let Some(ms) = opts.stall_ms {
+        println!("then not reading for {ms} ms");
+    }
+
     // The group number itself, not a bitmask: this way works for groups > 32.
     if let Err(e) = set_int_opt(
         &fd,
@@ -302,18 +319,8 @@ fn run(opts: &Options) -> ExitCode {
         }
         return code;
     }
-    if let Err(e) = set_recv_timeout(&fd, RECV_TIMEOUT) {
-        return fail("setsockopt(SO_RCVTIMEO)", e);
-    }
-
-    println!("joined NETLINK_USERSOCK multicast group {GROUP}");
-    match opts.rcvbuf {
-        Some(bytes) => println!("SO_RCVBUF: requested {bytes}, effective {effective}"),
-        None => println!("SO_RCVBUF: the default, effective {effective}"),
-    }
 
     if let Some(ms) = opts.stall_ms {
-        println!("not reading for {ms} ms");
         thread::sleep(Duration::from_millis(ms));
     }
 
@@ -365,8 +372,7 @@ fn run(opts: &Options) -> ExitCode {
     }
 
     println!(
-        "received {} messages, each of type {HELLO_TYPE:#x} with payload \"{HELLO_TEXT}\"",
-        opts.messages
+        "received {greetings} messages, each of type {HELLO_TYPE:#x} with payload \"{HELLO_TEXT}\""
     );
     ExitCode::SUCCESS
 }

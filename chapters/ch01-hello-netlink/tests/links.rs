@@ -1,0 +1,57 @@
+//! The link dumps' reports, as the book shows them. Each program makes its
+//! own fresh network namespace, so the host's is never touched.
+
+use std::process::Command;
+
+fn report(program: &str) -> String {
+    let out = Command::new(program).output().expect("the program runs");
+    assert!(
+        out.status.success(),
+        "{program} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("the report is UTF-8")
+}
+
+const RAW: &str = env!("CARGO_BIN_EXE_ch01-links-raw");
+const NELI: &str = env!("CARGO_BIN_EXE_ch01-links-neli");
+
+#[test]
+fn links_raw() {
+    insta::with_settings!({
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+        description => "cargo run -p ch01-hello-netlink --bin ch01-links-raw",
+    }, {
+        insta::assert_snapshot!("ch01-links-raw", report(RAW));
+    });
+}
+
+#[test]
+fn links_neli() {
+    insta::with_settings!({
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+        description => "cargo run -p ch01-hello-netlink --bin ch01-links-neli",
+    }, {
+        insta::assert_snapshot!("ch01-links-neli", report(NELI));
+    });
+}
+
+#[test]
+fn raw_and_neli_print_the_same_report() {
+    assert_eq!(report(RAW), report(NELI));
+}
+
+#[test]
+fn reports_are_the_same_on_every_run() {
+    let first = report(RAW);
+    for _ in 0..3 {
+        assert_eq!(report(RAW), first);
+    }
+}
