@@ -12,12 +12,23 @@ fn every_include_and_snapshot_resolves() {
 fn a_broken_include_is_reported() {
     let dir = std::env::temp_dir().join(format!("nlbook-broken-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("code.rs"), "// ANCHOR: there\nfn x() {}\n// ANCHOR_END: there\n").unwrap();
+    std::fs::write(
+        dir.join("code.rs"),
+        "// ANCHOR: there\nfn x() {}\n// ANCHOR_END: there\n",
+    )
+    .unwrap();
     let good = book::directives("{{#include code.rs:there}}");
     assert!(book::check_directive(&dir, &good[0]).is_ok());
-    for bad in ["{{#include code.rs:missing}}", "{{#include nothing.rs}}", "{{#snapshot code.rs}}"] {
+    for bad in [
+        "{{#include code.rs:missing}}",
+        "{{#include nothing.rs}}",
+        "{{#snapshot code.rs}}",
+    ] {
         let d = book::directives(bad);
-        assert!(book::check_directive(&dir, &d[0]).is_err(), "{bad} should fail");
+        assert!(
+            book::check_directive(&dir, &d[0]).is_err(),
+            "{bad} should fail"
+        );
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -30,8 +41,17 @@ fn the_book_builds_with_search() {
         .unwrap()
         .filter_map(Result::ok)
         .any(|e| e.file_name().to_string_lossy().starts_with("searchindex"));
-    assert!(has_search_index, "search is enabled but no search index was written");
+    assert!(
+        has_search_index,
+        "search is enabled but no search index was written"
+    );
     let chapter = std::fs::read_to_string(html.join("ch01-hello-netlink.html")).unwrap();
-    assert!(chapter.contains("AF_NETLINK"), "chapter 1 lost its included code");
-    assert!(!chapter.contains("{{#"), "an unexpanded directive reached the HTML");
+    assert!(
+        chapter.contains("AF_NETLINK"),
+        "chapter 1 lost its included code"
+    );
+    assert!(
+        !chapter.contains("{{#"),
+        "an unexpanded directive reached the HTML"
+    );
 }

@@ -43,10 +43,18 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
         "serving the book at http://127.0.0.1:{}/ (Ctrl-C stops)",
         args.port
     );
-    let watched: Vec<PathBuf> = ["book/src", "book/book.toml", "chapters", "kmod", "exercises", "solutions", "tests/snapshots"]
-        .iter()
-        .map(|p| root.join(p))
-        .collect();
+    let watched: Vec<PathBuf> = [
+        "book/src",
+        "book/book.toml",
+        "chapters",
+        "kmod",
+        "exercises",
+        "solutions",
+        "tests/snapshots",
+    ]
+    .iter()
+    .map(|p| root.join(p))
+    .collect();
     let watch_root = root.clone();
     std::thread::spawn(move || {
         let mut last = newest_mtime(&watched);
@@ -71,7 +79,9 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
                         .map_err(|()| anyhow!("bad header"))?,
                 ),
             ),
-            None => request.respond(tiny_http::Response::from_string("not found").with_status_code(404)),
+            None => {
+                request.respond(tiny_http::Response::from_string("not found").with_status_code(404))
+            }
         };
     }
     Ok(())
@@ -130,7 +140,9 @@ fn newest_mtime(paths: &[PathBuf]) -> SystemTime {
         if path.file_name().is_some_and(|n| n == "target") {
             return;
         }
-        let Ok(meta) = std::fs::metadata(path) else { return };
+        let Ok(meta) = std::fs::metadata(path) else {
+            return;
+        };
         if let Ok(m) = meta.modified() {
             *newest = (*newest).max(m);
         }
@@ -189,21 +201,33 @@ pub fn directives(text: &str) -> Vec<Directive> {
 /// file defines `ANCHOR: name` and `ANCHOR_END: name`.
 pub fn check_directive(page_dir: &Path, d: &Directive) -> Result<()> {
     let file = page_dir.join(&d.path);
-    let text = std::fs::read_to_string(&file)
-        .with_context(|| format!("{{{{#{} {}}}}}: cannot read {}", d.kind, d.path.display(), file.display()))?;
+    let text = std::fs::read_to_string(&file).with_context(|| {
+        format!(
+            "{{{{#{} {}}}}}: cannot read {}",
+            d.kind,
+            d.path.display(),
+            file.display()
+        )
+    })?;
     if let Some(sel) = &d.selector {
-        let is_range = sel.split(':').all(|p| p.is_empty() || p.parse::<usize>().is_ok());
+        let is_range = sel
+            .split(':')
+            .all(|p| p.is_empty() || p.parse::<usize>().is_ok());
         if !is_range {
             let begin = format!("ANCHOR: {sel}");
             let end = format!("ANCHOR_END: {sel}");
             let has = |marker: &str| text.lines().any(|l| l.trim_end().ends_with(marker));
             if !has(&begin) || !has(&end) {
-                bail!("{}: anchor `{sel}` not found (need `{begin}` and `{end}`)", file.display());
+                bail!(
+                    "{}: anchor `{sel}` not found (need `{begin}` and `{end}`)",
+                    file.display()
+                );
             }
         }
     }
     if d.kind == "snapshot" {
-        snapshot_body(&text).with_context(|| format!("{} is not an insta snapshot", file.display()))?;
+        snapshot_body(&text)
+            .with_context(|| format!("{} is not an insta snapshot", file.display()))?;
     }
     Ok(())
 }
@@ -232,7 +256,11 @@ pub fn check_all_directives(root: &Path) -> Result<usize> {
         }
     }
     if !problems.is_empty() {
-        bail!("{} broken directive(s):\n{}", problems.len(), problems.join("\n"));
+        bail!(
+            "{} broken directive(s):\n{}",
+            problems.len(),
+            problems.join("\n")
+        );
     }
     Ok(count)
 }
@@ -259,13 +287,25 @@ impl Preprocessor for SnapshotPreprocessor {
         "snapshot"
     }
 
-    fn run(&self, ctx: &PreprocessorContext, mut book: Book) -> mdbook_preprocessor::errors::Result<Book> {
+    fn run(
+        &self,
+        ctx: &PreprocessorContext,
+        mut book: Book,
+    ) -> mdbook_preprocessor::errors::Result<Book> {
         let src = ctx.root.join(&ctx.config.book.src);
         let mut failure = None;
         book.for_each_mut(|item| {
-            let BookItem::Chapter(chapter) = item else { return };
-            let Some(source) = &chapter.source_path else { return };
-            let dir = src.join(source).parent().map(Path::to_path_buf).unwrap_or_else(|| src.clone());
+            let BookItem::Chapter(chapter) = item else {
+                return;
+            };
+            let Some(source) = &chapter.source_path else {
+                return;
+            };
+            let dir = src
+                .join(source)
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| src.clone());
             match expand_snapshots(&dir, &chapter.content) {
                 Ok(text) => chapter.content = text,
                 Err(e) => failure = Some(e.context(format!("in {}", source.display()))),
@@ -282,7 +322,10 @@ impl Preprocessor for SnapshotPreprocessor {
 pub fn expand_snapshots(page_dir: &Path, content: &str) -> Result<String> {
     let mut out = String::with_capacity(content.len());
     let mut last = 0;
-    for d in directives(content).into_iter().filter(|d| d.kind == "snapshot") {
+    for d in directives(content)
+        .into_iter()
+        .filter(|d| d.kind == "snapshot")
+    {
         check_directive(page_dir, &d)?;
         let text = std::fs::read_to_string(page_dir.join(&d.path))?;
         let body = snapshot_body(&text)?;

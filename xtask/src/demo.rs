@@ -28,7 +28,9 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         for dir in &dirs {
             println!("{}: {}", name_of(dir), demos_of(dir)?.join(", "));
         }
-        println!("\nrun one with `cargo xtask demo <chapter> <demo>`; modules run in `cargo xtask lab`");
+        println!(
+            "\nrun one with `cargo xtask demo <chapter> <demo>`; modules run in `cargo xtask lab`"
+        );
         return Ok(());
     };
     let dir = dirs
@@ -41,7 +43,11 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         return Ok(());
     };
     if !demos.contains(demo) {
-        bail!("{} has no demo `{demo}`; it has: {}", name_of(dir), demos.join(", "));
+        bail!(
+            "{} has no demo `{demo}`; it has: {}",
+            name_of(dir),
+            demos.join(", ")
+        );
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     process::run(
@@ -53,13 +59,19 @@ pub fn run(args: &DemoArgs) -> Result<()> {
 }
 
 fn name_of(dir: &std::path::Path) -> String {
-    dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    dir.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn demos_of(dir: &std::path::Path) -> Result<Vec<String>> {
     let mut bins: Vec<String> = std::fs::read_dir(dir.join("src/bin"))?
         .filter_map(|e| e.ok())
-        .filter_map(|e| e.path().file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .filter_map(|e| {
+            e.path()
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+        })
         .collect();
     bins.sort();
     Ok(bins)

@@ -12,15 +12,24 @@ use crate::process;
 /// Debian packages and why each is needed.
 pub const PACKAGES: &[(&str, &str)] = &[
     ("qemu-system-x86", "boots the pinned kernels of the VM lab"),
-    ("busybox-static", "the shell and tools inside the lab's initramfs"),
-    ("gcc-12", "Debian's kernel headers build modules with gcc-12"),
+    (
+        "busybox-static",
+        "the shell and tools inside the lab's initramfs",
+    ),
+    (
+        "gcc-12",
+        "Debian's kernel headers build modules with gcc-12",
+    ),
     ("make", "Kbuild"),
     ("flex", "building the debug kernel"),
     ("bison", "building the debug kernel"),
     ("bc", "building the debug kernel"),
     ("libelf-dev", "objtool, for the debug kernel"),
     ("xz-utils", "unpacking Debian's kernel source tarball"),
-    ("dwarves", "pahole: BTF for modules built against 6.12 headers"),
+    (
+        "dwarves",
+        "pahole: BTF for modules built against 6.12 headers",
+    ),
 ];
 
 /// Packages of `PACKAGES` that are not installed.

@@ -25,7 +25,18 @@ pub fn run(args: &TestArgs) -> Result<()> {
         provision::ensure_rust_components()?;
         let steps: [(&str, Vec<&str>); 3] = [
             ("format", vec!["fmt", "--all", "--check"]),
-            ("lints", vec!["clippy", "--workspace", "--all-targets", "--quiet", "--", "-D", "warnings"]),
+            (
+                "lints",
+                vec![
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--quiet",
+                    "--",
+                    "-D",
+                    "warnings",
+                ],
+            ),
             ("host tests", vec!["test", "--workspace", "--quiet"]),
         ];
         for (name, cargo_args) in steps {
@@ -53,7 +64,9 @@ pub fn run(args: &TestArgs) -> Result<()> {
         }
     }
     let minutes = started.elapsed().as_secs_f64() / 60.0;
-    let (lab_passed, lab_failed) = lab_summary.as_ref().map_or((0, 0), |s| (s.passed(), s.failed()));
+    let (lab_passed, lab_failed) = lab_summary
+        .as_ref()
+        .map_or((0, 0), |s| (s.passed(), s.failed()));
     let steps_run = if args.lab_only { 0 } else { 3 };
     let steps_failed = failed_steps.iter().filter(|s| **s != "VM lab").count();
     println!("\ntest suite finished in {minutes:.1} min");
@@ -61,11 +74,13 @@ pub fn run(args: &TestArgs) -> Result<()> {
         "steps: {} passed, {} failed{}",
         steps_run - steps_failed,
         steps_failed,
-        if failed_steps.is_empty() { String::new() } else { format!(" ({})", failed_steps.join(", ")) }
+        if failed_steps.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", failed_steps.join(", "))
+        }
     );
-    println!(
-        "lab: {lab_passed} passed, {lab_failed} failed",
-    );
+    println!("lab: {lab_passed} passed, {lab_failed} failed",);
     if !failed_steps.is_empty() || lab_failed > 0 {
         bail!("the test suite failed");
     }
@@ -88,7 +103,10 @@ fn with_network_namespace_rights(cmd: Command) -> Result<Command> {
     }
     eprintln!("    (not root: running the host tests under `unshare -Urn`)");
     let mut wrapped = Command::new("unshare");
-    wrapped.arg("-Urn").arg(cmd.get_program()).args(cmd.get_args());
+    wrapped
+        .arg("-Urn")
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
     if let Some(dir) = cmd.get_current_dir() {
         wrapped.current_dir(dir);
     }

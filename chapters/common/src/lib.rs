@@ -24,8 +24,8 @@ pub mod uapi;
 pub use errno::{Errno, SysError, errno_name};
 pub use netns::{NetnsError, in_fresh_netns};
 pub use nlmsg::{
-    Malformed, MsgBuilder, NLMSG_HDRLEN, NlMsg, NlMsgErr, NlMsgHdr, NlMsgIter, nlmsg_align,
-    nlmsg_length, nlmsg_space,
+    Malformed, MsgBuilder, NLMSG_HDRLEN, NlMsg, NlMsgErr, NlMsgHdr, NlMsgIter, Problem,
+    nlmsg_align, nlmsg_length, nlmsg_space,
 };
 pub use rtattr::{RtAttr, RtAttrIter, rta_align};
 pub use socket::{NlSocket, Received};

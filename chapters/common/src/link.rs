@@ -167,6 +167,7 @@ pub fn create_dummy(name: &str, mac: Mac) -> Result<(), LinkError> {
 }
 // ANCHOR_END: create_dummy
 
+// ANCHOR: create_veth_pair
 /// Create a veth pair: `name` with address `mac`, and its peer `peer` with
 /// `peer_mac`. The kernel registers the peer first, so the peer gets the
 /// lower ifindex.
@@ -202,6 +203,7 @@ pub fn create_veth_pair(name: &str, mac: Mac, peer: &str, peer_mac: Mac) -> Resu
         "veth",
     )
 }
+// ANCHOR_END: create_veth_pair
 
 /// Which kind [`create_dummy_or_veth`] managed to create.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -176,6 +176,7 @@ impl NlSocket {
         }
     }
 
+    // ANCHOR: recv
     /// Receive one datagram into `buf` with `recvmsg`. With `MSG_TRUNC` the
     /// kernel reports the datagram's real size, so a too-small buffer shows
     /// as [`Received::truncated`] instead of silently cut messages.
@@ -209,6 +210,7 @@ impl NlSocket {
             }
         }
     }
+    // ANCHOR_END: recv
 }
 
 /// Set `SO_RCVTIMEO` on any socket: a blocking receive then fails with

@@ -17,7 +17,11 @@ const GUEST_TARGET: &str = "x86_64-unknown-linux-gnu";
 const BUSYBOX: &str = "/bin/busybox";
 
 /// Where a guest program comes from: a chapter binary, or a file the reader built.
-pub fn resolve_programs(root: &Path, names: &[String], cache: &Path) -> Result<BTreeMap<String, PathBuf>> {
+pub fn resolve_programs(
+    root: &Path,
+    names: &[String],
+    cache: &Path,
+) -> Result<BTreeMap<String, PathBuf>> {
     let mut found = BTreeMap::new();
     let mut to_build: BTreeMap<String, String> = BTreeMap::new(); // bin -> package
     for name in names {
@@ -36,17 +40,33 @@ pub fn resolve_programs(root: &Path, names: &[String], cache: &Path) -> Result<B
         let target_dir = cache.join("lab/guest");
         let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         cmd.current_dir(root)
-            .args(["build", "--release", "--quiet", "--target", GUEST_TARGET, "--target-dir"])
+            .args([
+                "build",
+                "--release",
+                "--quiet",
+                "--target",
+                GUEST_TARGET,
+                "--target-dir",
+            ])
             .arg(&target_dir)
             // Static (static-pie with glibc): the initramfs has no libc.
-            .env("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS", "-C target-feature=+crt-static");
+            .env(
+                "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS",
+                "-C target-feature=+crt-static",
+            );
         for (bin, package) in &to_build {
             cmd.args(["-p", package, "--bin", bin]);
         }
-        eprintln!("==> building guest programs (static): {}", to_build.keys().cloned().collect::<Vec<_>>().join(" "));
+        eprintln!(
+            "==> building guest programs (static): {}",
+            to_build.keys().cloned().collect::<Vec<_>>().join(" ")
+        );
         process::run(&mut cmd)?;
         for bin in to_build.keys() {
-            found.insert(bin.clone(), target_dir.join(GUEST_TARGET).join("release").join(bin));
+            found.insert(
+                bin.clone(),
+                target_dir.join(GUEST_TARGET).join("release").join(bin),
+            );
         }
     }
     for (name, path) in &found {
@@ -71,7 +91,9 @@ fn chapter_package_of(root: &Path, bin: &str) -> Result<String> {
                 .with_context(|| format!("{} has no package name", dir.display()));
         }
     }
-    bail!("`{bin}` is not a binary of any chapter crate (chapters/*/src/bin/{bin}.rs), nor a path to a program")
+    bail!(
+        "`{bin}` is not a binary of any chapter crate (chapters/*/src/bin/{bin}.rs), nor a path to a program"
+    )
 }
 
 /// The guest has no dynamic loader: refuse a dynamically linked program
@@ -118,20 +140,39 @@ pub fn build_modules(
     // The shared headers every module includes as `$(src)/../include`.
     sync_dir(&kmod_root.join("include"), &mirror.join("include"))?;
     for dir in module_dirs {
-        let name = dir.file_name().and_then(|n| n.to_str()).context("module dir name")?;
+        let name = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .context("module dir name")?;
         let target = mirror.join(name);
         sync_dir(dir, &target)?;
         let mut make = Command::new("make");
-        make.arg("-C").arg(&kernel.kdir).arg(format!("M={}", target.display())).arg("modules");
+        make.arg("-C")
+            .arg(&kernel.kdir)
+            .arg(format!("M={}", target.display()))
+            .arg("modules");
         let shown = process::display(&make);
-        let out = make.output().with_context(|| format!("could not run `{shown}`"))?;
-        let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let out = make
+            .output()
+            .with_context(|| format!("could not run `{shown}`"))?;
+        let log = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         if !out.status.success() {
-            bail!("building {name} for kernel {} failed:\n{shown}\n{log}", kernel.name);
+            bail!(
+                "building {name} for kernel {} failed:\n{shown}\n{log}",
+                kernel.name
+            );
         }
         let warnings: Vec<&str> = log.lines().filter(|l| l.contains("warning:")).collect();
         if !warnings.is_empty() {
-            bail!("{name} builds with warnings against kernel {}:\n{}", kernel.name, warnings.join("\n"));
+            bail!(
+                "{name} builds with warnings against kernel {}:\n{}",
+                kernel.name,
+                warnings.join("\n")
+            );
         }
         for entry in std::fs::read_dir(&target)? {
             let path = entry?.path();
@@ -153,7 +194,9 @@ fn sync_dir(from: &Path, to: &Path) -> Result<()> {
     }
     for entry in std::fs::read_dir(from)? {
         let path = entry?.path();
-        let Some(file) = path.file_name() else { continue };
+        let Some(file) = path.file_name() else {
+            continue;
+        };
         let dest = to.join(file);
         if path.is_dir() {
             sync_dir(&path, &dest)?;
@@ -184,7 +227,9 @@ pub fn initramfs(
     modules: &BTreeMap<String, PathBuf>,
 ) -> Result<Vec<u8>> {
     let mut cpio = Cpio::default();
-    for dir in ["bin", "dev", "proc", "sys", "tmp", "lab", "lab/bin", "lab/mod"] {
+    for dir in [
+        "bin", "dev", "proc", "sys", "tmp", "lab", "lab/bin", "lab/mod",
+    ] {
         cpio.dir(dir);
     }
     // The kernel opens /dev/console for init before devtmpfs is mounted.
@@ -196,15 +241,22 @@ pub fn initramfs(
     let mut added = std::collections::BTreeSet::new();
     for test in tests {
         let program = &test.spec.program[0];
-        let path = programs.get(program).with_context(|| format!("program {program} was not built"))?;
-        let guest_name = Path::new(program).file_name().and_then(|n| n.to_str()).unwrap_or(program);
+        let path = programs
+            .get(program)
+            .with_context(|| format!("program {program} was not built"))?;
+        let guest_name = Path::new(program)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or(program);
         if added.insert(format!("bin/{guest_name}")) {
             cpio.copy(&format!("lab/bin/{guest_name}"), path, 0o755)?;
         }
         let mut mods = Vec::new();
         for m in &test.spec.modules {
             let key = format!("{}/{m}", test.chapter);
-            let path = modules.get(&key).with_context(|| format!("module {key} was not built (is it in the chapter's Kbuild?)"))?;
+            let path = modules.get(&key).with_context(|| {
+                format!("module {key} was not built (is it in the chapter's Kbuild?)")
+            })?;
             if added.insert(key.clone()) {
                 if added.insert(format!("dir/{}", test.chapter)) {
                     cpio.dir(&format!("lab/mod/{}", test.chapter));

@@ -87,7 +87,10 @@ fn debian(name: &str, headers_meta: &str, dir: &Path, cache: &Path) -> Result<Ke
     if let Some(k) = read_ready(name, dir) {
         return Ok(k);
     }
-    eprintln!("==> kernel {name}: fetching Debian's packages (once; cached in {})", dir.display());
+    eprintln!(
+        "==> kernel {name}: fetching Debian's packages (once; cached in {})",
+        dir.display()
+    );
     ensure_apt_lists(headers_meta)?;
     // The meta-package names the current ABI; image and headers must match it.
     let headers = depends(headers_meta)?
@@ -116,7 +119,10 @@ fn debian(name: &str, headers_meta: &str, dir: &Path, cache: &Path) -> Result<Ke
     std::fs::create_dir_all(&root)?;
     for pkg in &packages {
         let deb = find_deb(&downloads, pkg)?;
-        eprintln!("  unpacking {}", deb.file_name().unwrap_or_default().to_string_lossy());
+        eprintln!(
+            "  unpacking {}",
+            deb.file_name().unwrap_or_default().to_string_lossy()
+        );
         process::run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root))?;
         // Unpacked is all we keep; an old .deb would be ambiguous next time.
         std::fs::remove_file(&deb)?;
@@ -129,7 +135,8 @@ fn debian(name: &str, headers_meta: &str, dir: &Path, cache: &Path) -> Result<Ke
     std::fs::write(&makefile, text.replace("include /usr/src/", "include ../"))?;
     let vmlinuz = root.join(format!("boot/vmlinuz-{abi}"));
     eprintln!("  decompressing {} for direct boot", vmlinuz.display());
-    let image = std::fs::read(&vmlinuz).with_context(|| format!("reading {}", vmlinuz.display()))?;
+    let image =
+        std::fs::read(&vmlinuz).with_context(|| format!("reading {}", vmlinuz.display()))?;
     std::fs::write(dir.join("vmlinux"), extract_vmlinux(&image)?)?;
     write_ready(dir, &abi, "vmlinux", &kdir_rel, &abi)?;
     read_ready(name, dir).context("kernel directory incomplete after preparing it")
@@ -144,7 +151,12 @@ fn find_deb(dir: &Path, package: &str) -> Result<PathBuf> {
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".deb"))
         })
-        .with_context(|| format!("downloaded {package} but cannot find its .deb in {}", dir.display()))
+        .with_context(|| {
+            format!(
+                "downloaded {package} but cannot find its .deb in {}",
+                dir.display()
+            )
+        })
 }
 
 /// The uncompressed ELF `vmlinux` inside a bzImage: Debian 6.1 uses xz,
@@ -176,22 +188,33 @@ pub fn extract_vmlinux(image: &[u8]) -> Result<Vec<u8>> {
 fn debug(dir: &Path, cache: &Path) -> Result<Kernel> {
     let key = format!("{:016x}", fnv1a(DEBUG_CONFIG.as_bytes()));
     if let Some(k) = read_ready("debug", dir)
-        && std::fs::read_to_string(dir.join("ready")).is_ok_and(|t| t.contains(&format!("key={key}")))
+        && std::fs::read_to_string(dir.join("ready"))
+            .is_ok_and(|t| t.contains(&format!("key={key}")))
     {
         return Ok(k);
     }
-    crate::provision::ensure_packages(&["flex", "bison", "bc", "libelf-dev", "xz-utils", "gcc-12", "make"])?;
+    crate::provision::ensure_packages(&[
+        "flex",
+        "bison",
+        "bc",
+        "libelf-dev",
+        "xz-utils",
+        "gcc-12",
+        "make",
+    ])?;
     let tree = dir.join("linux");
     if !tree.join("Makefile").is_file() {
         eprintln!("==> debug kernel: fetching Debian's linux-source-6.1 (once)");
         ensure_apt_lists("linux-source-6.1")?;
         let downloads = cache.join("lab/downloads");
         std::fs::create_dir_all(&downloads)?;
-        process::run(
-            Command::new("apt-get")
-                .current_dir(&downloads)
-                .args(["download", "-q", "-o", "APT::Sandbox::User=root", "linux-source-6.1"]),
-        )?;
+        process::run(Command::new("apt-get").current_dir(&downloads).args([
+            "download",
+            "-q",
+            "-o",
+            "APT::Sandbox::User=root",
+            "linux-source-6.1",
+        ]))?;
         let deb = find_deb(&downloads, "linux-source-6.1")?;
         let unpack = dir.join("unpack");
         std::fs::create_dir_all(&unpack)?;
@@ -226,16 +249,27 @@ fn debug(dir: &Path, cache: &Path) -> Result<Kernel> {
         .filter(|l| l.starts_with("CONFIG_") && !final_config.lines().any(|f| f == *l))
         .collect();
     if !lost.is_empty() {
-        bail!("kconfig dropped options of the debug kernel (missing dependencies?): {}", lost.join(" "));
+        bail!(
+            "kconfig dropped options of the debug kernel (missing dependencies?): {}",
+            lost.join(" ")
+        );
     }
-    let jobs = std::thread::available_parallelism().map_or(2, |n| n.get()).to_string();
-    eprintln!("==> debug kernel: building with {jobs} jobs (3-5 minutes on 2 cores, once per machine)");
+    let jobs = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .to_string();
+    eprintln!(
+        "==> debug kernel: building with {jobs} jobs (3-5 minutes on 2 cores, once per machine)"
+    );
     process::run_with_progress(
-        Command::new("make").current_dir(&tree).args(["-j", &jobs, "vmlinux", "modules"]),
+        Command::new("make")
+            .current_dir(&tree)
+            .args(["-j", &jobs, "vmlinux", "modules"]),
         "debug kernel",
         &dir.join("build.log"),
     )?;
-    let release = process::output(&mut make(&["kernelrelease"]))?.trim().to_string();
+    let release = process::output(&mut make(&["kernelrelease"]))?
+        .trim()
+        .to_string();
     write_ready(dir, &release, "linux/vmlinux", "linux", &key)?;
     read_ready("debug", dir).context("debug kernel incomplete after building it")
 }
@@ -258,8 +292,14 @@ mod tests {
 
     #[test]
     fn debug_config_lines_are_well_formed() {
-        for line in DEBUG_CONFIG.lines().filter(|l| !l.is_empty() && !l.starts_with('#')) {
-            assert!(line.starts_with("CONFIG_") && line.ends_with("=y"), "{line}");
+        for line in DEBUG_CONFIG
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            assert!(
+                line.starts_with("CONFIG_") && line.ends_with("=y"),
+                "{line}"
+            );
         }
     }
 

@@ -78,7 +78,11 @@ pub fn run(args: &LabArgs) -> Result<Summary> {
     let cache = crate::cache_dir();
     let kmod = root.join("kmod");
     let user_run = args.program.is_some() || args.module_dir.is_some();
-    let tests = if user_run { vec![user_test(args)?] } else { select(plan::load_all(&kmod)?, args)? };
+    let tests = if user_run {
+        vec![user_test(args)?]
+    } else {
+        select(plan::load_all(&kmod)?, args)?
+    };
     let kernel_names: Vec<String> = if args.kernel.is_empty() {
         KERNELS.iter().map(|k| k.to_string()).collect()
     } else {
@@ -91,10 +95,16 @@ pub fn run(args: &LabArgs) -> Result<Summary> {
     };
     if args.list {
         for t in &tests {
-            let on: Vec<&str> = kernel_names.iter().map(String::as_str).filter(|k| t.runs_on(k)).collect();
+            let on: Vec<&str> = kernel_names
+                .iter()
+                .map(String::as_str)
+                .filter(|k| t.runs_on(k))
+                .collect();
             println!("{:<45} {:<18} {}", t.id, on.join(","), t.spec.about);
         }
-        return Ok(Summary { outcomes: Vec::new() });
+        return Ok(Summary {
+            outcomes: Vec::new(),
+        });
     }
     if tests.is_empty() {
         bail!("no lab test matches the selection (see `cargo xtask lab --list`)");
@@ -103,7 +113,13 @@ pub fn run(args: &LabArgs) -> Result<Summary> {
         // SAFETY: set before any thread starts; insta reads it on first use.
         unsafe { std::env::set_var("INSTA_UPDATE", "always") };
     }
-    crate::provision::ensure_packages(&["qemu-system-x86", "busybox-static", "gcc-12", "make", "dwarves"])?;
+    crate::provision::ensure_packages(&[
+        "qemu-system-x86",
+        "busybox-static",
+        "gcc-12",
+        "make",
+        "dwarves",
+    ])?;
 
     // Kernels first (downloads, the debug build), then what goes into guests.
     let mut kernels = Vec::new();
@@ -115,21 +131,34 @@ pub fn run(args: &LabArgs) -> Result<Summary> {
     let program_names: Vec<String> = dedup(tests.iter().map(|t| t.spec.program[0].clone()));
     let programs = guest::resolve_programs(&root, &program_names, &cache)?;
     let module_dirs: Vec<PathBuf> = dedup(
-        tests.iter().filter(|t| !t.spec.modules.is_empty()).map(|t| t.module_dir.clone()),
+        tests
+            .iter()
+            .filter(|t| !t.spec.modules.is_empty())
+            .map(|t| t.module_dir.clone()),
     );
     let mut modules = BTreeMap::new();
     for k in &kernels {
         eprintln!("==> building modules for kernel {} ({})", k.name, k.release);
-        modules.insert(k.name.clone(), guest::build_modules(&kmod, &module_dirs, k, &cache)?);
+        modules.insert(
+            k.name.clone(),
+            guest::build_modules(&kmod, &module_dirs, k, &cache)?,
+        );
     }
     let user_modules: Option<Vec<String>> = user_run.then(|| {
-        modules.values().next().map(|m| m.keys().cloned().collect()).unwrap_or_default()
+        modules
+            .values()
+            .next()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
     });
     let tests: Vec<LabTest> = match user_modules {
         Some(mods) => tests
             .into_iter()
             .map(|mut t| {
-                t.spec.modules = mods.iter().map(|m| m.rsplit('/').next().unwrap_or(m).to_string()).collect();
+                t.spec.modules = mods
+                    .iter()
+                    .map(|m| m.rsplit('/').next().unwrap_or(m).to_string())
+                    .collect();
                 t
             })
             .collect(),
@@ -140,7 +169,11 @@ pub fn run(args: &LabArgs) -> Result<Summary> {
     // own for each deliberately buggy variant.
     let mut boots: VecDeque<(Kernel, Vec<LabTest>)> = VecDeque::new();
     for k in &kernels {
-        let on: Vec<LabTest> = tests.iter().filter(|t| t.runs_on(&k.name)).cloned().collect();
+        let on: Vec<LabTest> = tests
+            .iter()
+            .filter(|t| t.runs_on(&k.name))
+            .cloned()
+            .collect();
         let (alone, batch): (Vec<_>, Vec<_>) = on.into_iter().partition(|t| t.spec.own_boot);
         if !batch.is_empty() {
             boots.push_back((k.clone(), batch));
@@ -158,7 +191,9 @@ pub fn run(args: &LabArgs) -> Result<Summary> {
     let queue = Mutex::new(boots);
     let results = Mutex::new(Vec::<(Kernel, LabTest, GuestRun)>::new());
     let boot_times = Mutex::new(BTreeMap::<String, Vec<Duration>>::new());
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(2);
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(2);
     let counter = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {
         for _ in 0..workers {
@@ -167,7 +202,35 @@ pub fn run(args: &LabArgs) -> Result<Summary> {
                     let next = queue.lock().map(|mut q| q.pop_front()).ok().flatten();
                     let Some((kernel, batch)) = next else { break };
                     let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let runs = run_batch(&kernel, &batch, &programs, &modules[&kernel.name], accel, &cache, n, &boot_times);
+                    let mut attempt = 0;
+                    let runs = run_batch(&batch, |rest| {
+                        attempt += 1;
+                        let label = format!("{}-{n}-{attempt}", kernel.name);
+                        let names: Vec<&str> = rest.iter().map(|t| t.id.as_str()).collect();
+                        eprintln!(
+                            "==> boot {label}: kernel {} running {}",
+                            kernel.name,
+                            names.join(", ")
+                        );
+                        let booted = boot_once(
+                            &kernel,
+                            rest,
+                            &programs,
+                            &modules[&kernel.name],
+                            accel,
+                            &cache,
+                            &label,
+                        );
+                        if let Ok((parsed, _)) = &booted
+                            && parsed.booted
+                            && let Ok(mut bt) = boot_times.lock()
+                        {
+                            bt.entry(kernel.name.clone())
+                                .or_default()
+                                .push(parsed.boot_time);
+                        }
+                        booted
+                    });
                     if let Ok(mut r) = results.lock() {
                         r.extend(runs.into_iter().map(|(t, run)| (kernel.clone(), t, run)));
                     }
@@ -176,7 +239,8 @@ pub fn run(args: &LabArgs) -> Result<Summary> {
         }
     });
     let mut results = results.into_inner().unwrap_or_default();
-    results.sort_by(|a, b| (&a.1.id, kernel_rank(&a.0.name)).cmp(&(&b.1.id, kernel_rank(&b.0.name))));
+    results
+        .sort_by(|a, b| (&a.1.id, kernel_rank(&a.0.name)).cmp(&(&b.1.id, kernel_rank(&b.0.name))));
 
     let snapshot_dir = root.join("tests/snapshots/lab");
     let mut outcomes = Vec::new();
@@ -187,7 +251,11 @@ pub fn run(args: &LabArgs) -> Result<Summary> {
             println!("---- {} on {} ----\n{body}", test.id, kernel.name);
         } else if let Err(why) = check_snapshot(&snapshot_dir, test, &kernel.name, &body) {
             passed = false;
-            reason = if reason.is_empty() { why } else { format!("{reason}; {why}") };
+            reason = if reason.is_empty() {
+                why
+            } else {
+                format!("{reason}; {why}")
+            };
         }
         outcomes.push(Outcome {
             test_id: test.id.clone(),
@@ -197,12 +265,20 @@ pub fn run(args: &LabArgs) -> Result<Summary> {
             seconds: run.duration.as_secs_f64(),
         });
     }
-    print_table(&outcomes, &kernel_names, &boot_times.into_inner().unwrap_or_default(), accel);
+    print_table(
+        &outcomes,
+        &kernel_names,
+        &boot_times.into_inner().unwrap_or_default(),
+        accel,
+    );
     Ok(Summary { outcomes })
 }
 
 fn kernel_rank(name: &str) -> usize {
-    KERNELS.iter().position(|k| *k == name).unwrap_or(usize::MAX)
+    KERNELS
+        .iter()
+        .position(|k| *k == name)
+        .unwrap_or(usize::MAX)
 }
 
 fn dedup<T: Ord + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {
@@ -215,109 +291,129 @@ fn select(all: Vec<LabTest>, args: &LabArgs) -> Result<Vec<LabTest>> {
         .into_iter()
         .filter(|t| {
             args.chapter.is_empty()
-                || args.chapter.iter().any(|c| t.chapter == *c || t.chapter.starts_with(&format!("{c}-")))
+                || args
+                    .chapter
+                    .iter()
+                    .any(|c| t.chapter == *c || t.chapter.starts_with(&format!("{c}-")))
         })
-        .filter(|t| args.test.as_ref().is_none_or(|s| t.spec.name.contains(s.as_str())))
+        .filter(|t| {
+            args.test
+                .as_ref()
+                .is_none_or(|s| t.spec.name.contains(s.as_str()))
+        })
         .collect())
 }
 
 /// A reader's own module and program, run like a chapter test.
 fn user_test(args: &LabArgs) -> Result<LabTest> {
-    let program = args.program.clone().context("--program is needed (a chapter binary or a static program path)")?;
+    let program = args
+        .program
+        .clone()
+        .context("--program is needed (a chapter binary or a static program path)")?;
     let module_dir = match &args.module_dir {
         Some(d) => {
             if !d.join("Kbuild").is_file() && !d.join("Makefile").is_file() {
-                bail!("{} has no Kbuild file (one line: `obj-m += yourmodule.o`)", d.display());
+                bail!(
+                    "{} has no Kbuild file (one line: `obj-m += yourmodule.o`)",
+                    d.display()
+                );
             }
             d.canonicalize()?
         }
         None => PathBuf::new(),
     };
-    let chapter = module_dir.file_name().and_then(|n| n.to_str()).unwrap_or("user").to_string();
+    let chapter = module_dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("user")
+        .to_string();
     let program_path = if Path::new(&program).exists() {
-        Path::new(&program).canonicalize()?.to_string_lossy().into_owned()
+        Path::new(&program)
+            .canonicalize()?
+            .to_string_lossy()
+            .into_owned()
     } else {
         program
     };
     let spec = TestSpec {
         name: "run".into(),
         about: "your module and program".into(),
-        modules: if args.module_dir.is_some() { vec!["(all)".into()] } else { Vec::new() },
-        program: std::iter::once(program_path).chain(args.args.iter().cloned()).collect(),
+        modules: if args.module_dir.is_some() {
+            vec!["(all)".into()]
+        } else {
+            Vec::new()
+        },
+        program: std::iter::once(program_path)
+            .chain(args.args.iter().cloned())
+            .collect(),
         kernels: None,
         expect_splat: Vec::new(),
         own_boot: false,
         timeout_secs: 60,
     };
-    Ok(LabTest { id: format!("{chapter}/run"), chapter, module_dir, spec })
+    Ok(LabTest {
+        id: format!("{chapter}/run"),
+        chapter,
+        module_dir,
+        spec,
+    })
 }
 
-/// Boots `kernel` for `batch`; when a test takes the kernel down, the tests
-/// after it run in a fresh boot.
-#[allow(clippy::too_many_arguments)]
+/// Runs `batch` through `boot` (one guest boot per call, given the tests
+/// still to run); when a test takes the kernel down, the tests after it run
+/// in a fresh boot.
+fn fail_all(tests: &[&LabTest], why: &str) -> Vec<(LabTest, GuestRun)> {
+    tests
+        .iter()
+        .map(|t| {
+            let run = GuestRun {
+                id: t.id.clone(),
+                output: vec![why.to_string()],
+                ..GuestRun::default()
+            };
+            ((*t).clone(), run)
+        })
+        .collect()
+}
+
 fn run_batch(
-    kernel: &Kernel,
     batch: &[LabTest],
-    programs: &BTreeMap<String, PathBuf>,
-    modules: &BTreeMap<String, PathBuf>,
-    accel: qemu::Accel,
-    cache: &Path,
-    boot_no: usize,
-    boot_times: &Mutex<BTreeMap<String, Vec<Duration>>>,
+    mut boot: impl FnMut(&[&LabTest]) -> Result<(transcript::Parsed, bool)>,
 ) -> Vec<(LabTest, GuestRun)> {
     let mut results = Vec::new();
     let mut rest: Vec<&LabTest> = batch.iter().collect();
-    let mut attempt = 0;
     while !rest.is_empty() {
-        attempt += 1;
-        let label = format!("{}-{boot_no}-{attempt}", kernel.name);
-        let names: Vec<&str> = rest.iter().map(|t| t.id.as_str()).collect();
-        eprintln!("==> boot {label}: kernel {} running {}", kernel.name, names.join(", "));
-        let outcome = boot_once(kernel, &rest, programs, modules, accel, cache, &label);
-        let (parsed, timed_out) = match outcome {
+        let (parsed, timed_out) = match boot(&rest) {
             Ok(v) => v,
             Err(e) => {
-                for t in rest.drain(..) {
-                    let run = GuestRun {
-                        id: t.id.clone(),
-                        output: vec![format!("lab error: {e:#}")],
-                        ..GuestRun::default()
-                    };
-                    results.push((t.clone(), run));
-                }
+                results.extend(fail_all(&rest, &format!("lab error: {e:#}")));
                 break;
             }
         };
-        if parsed.booted
-            && let Ok(mut bt) = boot_times.lock()
-        {
-            bt.entry(kernel.name.clone()).or_default().push(parsed.boot_time);
-        }
         if parsed.runs.is_empty() {
-            // Not even the first test began: the boot itself failed.
-            for t in rest.drain(..) {
-                let run = GuestRun {
-                    id: t.id.clone(),
-                    output: vec![format!(
-                        "the guest did not start the tests ({}; console log: {})",
-                        if timed_out { "timed out" } else { "no markers" },
-                        cache.join(format!("lab/boots/{label}.log")).display()
-                    )],
-                    ..GuestRun::default()
-                };
-                results.push((t.clone(), run));
-            }
+            let why = if timed_out { "timed out" } else { "no markers" };
+            results.extend(fail_all(
+                &rest,
+                &format!(
+                    "the guest did not start the tests ({why}; console logs: target/lab/boots/)"
+                ),
+            ));
             break;
         }
-        let done = parsed.runs.len();
-        let crashed = parsed.runs.last().is_some_and(|r| !r.finished);
-        for (t, run) in rest.iter().zip(parsed.runs) {
-            results.push(((*t).clone(), run));
+        let mut progressed = false;
+        for run in parsed.runs {
+            if let Some(pos) = rest.iter().position(|t| t.id == run.id) {
+                let test = rest.remove(pos);
+                results.push((test.clone(), run));
+                progressed = true;
+            }
         }
-        rest.drain(..done.min(rest.len()));
-        if !crashed && !parsed.done && !rest.is_empty() {
-            // The guest stopped between tests: rerun the rest in a new boot.
-            continue;
+        if !progressed {
+            results.extend(fail_all(
+                &rest,
+                "the guest ran none of the tests it was given",
+            ));
+            break;
         }
     }
     results
@@ -336,16 +432,21 @@ fn boot_once(
     std::fs::create_dir_all(&dir)?;
     let initrd = dir.join(format!("{label}.cpio"));
     std::fs::write(&initrd, guest::initramfs(tests, programs, modules)?)?;
-    let limit = Duration::from_secs(30 + tests.iter().map(|t| t.spec.timeout_secs + 5).sum::<u64>());
+    let limit =
+        Duration::from_secs(30 + tests.iter().map(|t| t.spec.timeout_secs + 5).sum::<u64>());
     let started = Instant::now();
     let boot = qemu::boot(&kernel.vmlinux, &initrd, accel, limit)?;
-    let log: Vec<String> = boot.lines.iter().map(|l| format!("{:>8.3} {}", l.at.as_secs_f64(), l.text)).collect();
+    let log: Vec<String> = boot
+        .lines
+        .iter()
+        .map(|l| format!("{:>8.3} {}", l.at.as_secs_f64(), l.text))
+        .collect();
     std::fs::write(dir.join(format!("{label}.log")), log.join("\n"))?;
     let mut parsed = transcript::parse(&boot.lines);
     parsed.boot_time = boot
         .lines
         .iter()
-        .find(|l| l.text.starts_with("@@LAB BOOTED"))
+        .find(|l| l.text.contains("@@LAB BOOTED"))
         .map_or(started.elapsed(), |l| l.at);
     Ok((parsed, boot.timed_out))
 }
@@ -357,24 +458,39 @@ fn verdict(test: &LabTest, kernel: &str, run: &GuestRun) -> (bool, String) {
     if test.expects_splat(kernel) {
         return match splat {
             Some(_) => (true, String::new()),
-            None => (false, "expected a kernel report (BUG/WARNING/panic), saw none".into()),
+            None => (
+                false,
+                "expected a kernel report (BUG/WARNING/panic), saw none".into(),
+            ),
         };
     }
     if let Some(line) = splat {
         return (false, format!("kernel report: {line}"));
     }
     if !run.finished {
-        return (false, "the guest stopped during this test (hang or crash; see the boot log)".into());
+        return (
+            false,
+            "the guest stopped during this test (hang or crash; see the boot log)".into(),
+        );
     }
     if !run.insmod_failed.is_empty() {
-        return (false, format!("insmod failed: {}", run.insmod_failed.join(", ")));
+        return (
+            false,
+            format!("insmod failed: {}", run.insmod_failed.join(", ")),
+        );
     }
     if !run.rmmod_failed.is_empty() {
-        return (false, format!("rmmod failed: {}", run.rmmod_failed.join(", ")));
+        return (
+            false,
+            format!("rmmod failed: {}", run.rmmod_failed.join(", ")),
+        );
     }
     match run.exit {
         Some(0) => (true, String::new()),
-        Some(137) => (false, format!("killed at the {} s limit", test.spec.timeout_secs)),
+        Some(137) => (
+            false,
+            format!("killed at the {} s limit", test.spec.timeout_secs),
+        ),
         Some(code) => (false, format!("program exited with status {code}")),
         None => (false, "no exit status".into()),
     }
@@ -417,8 +533,19 @@ fn shown_program(program: &[String]) -> String {
         .iter()
         .enumerate()
         .map(|(i, a)| {
-            let a = if i == 0 { Path::new(a).file_name().and_then(|n| n.to_str()).unwrap_or(a) } else { a };
-            if a.contains(' ') { format!("'{a}'") } else { a.to_string() }
+            let a = if i == 0 {
+                Path::new(a)
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or(a)
+            } else {
+                a
+            };
+            if a.contains(' ') {
+                format!("'{a}'")
+            } else {
+                a.to_string()
+            }
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -429,7 +556,10 @@ fn check_snapshot(dir: &Path, test: &LabTest, kernel: &str, body: &str) -> Resul
     settings.set_snapshot_path(dir);
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
-    settings.set_description(format!("{} on kernel {kernel}: {}", test.id, test.spec.about));
+    settings.set_description(format!(
+        "{} on kernel {kernel}: {}",
+        test.id, test.spec.about
+    ));
     let name = test.snapshot_name(kernel);
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         settings.bind(|| insta::assert_snapshot!(name.as_str(), body));
@@ -477,5 +607,105 @@ fn print_table(
     println!("boot to first test ({accel:?}): {}", boots.join(", "));
     for f in &failures {
         println!("FAIL {f}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn test(name: &str) -> LabTest {
+        LabTest {
+            id: format!("ch/{name}"),
+            chapter: "ch".into(),
+            module_dir: PathBuf::new(),
+            spec: TestSpec {
+                name: name.into(),
+                about: String::new(),
+                modules: Vec::new(),
+                program: vec!["p".into()],
+                kernels: None,
+                expect_splat: vec!["debug".into()],
+                own_boot: false,
+                timeout_secs: 20,
+            },
+        }
+    }
+
+    fn run(id: &str, finished: bool) -> GuestRun {
+        GuestRun {
+            id: format!("ch/{id}"),
+            finished,
+            exit: finished.then_some(0),
+            ..GuestRun::default()
+        }
+    }
+
+    #[test]
+    fn a_crash_moves_the_remaining_tests_to_a_fresh_boot() {
+        let batch = vec![test("a"), test("b"), test("c")];
+        let mut boots = Vec::new();
+        let results = run_batch(&batch, |rest| {
+            boots.push(rest.iter().map(|t| t.spec.name.clone()).collect::<Vec<_>>());
+            let parsed = if boots.len() == 1 {
+                // `b` takes the kernel down.
+                transcript::Parsed {
+                    booted: true,
+                    runs: vec![run("a", true), run("b", false)],
+                    ..Default::default()
+                }
+            } else {
+                transcript::Parsed {
+                    booted: true,
+                    runs: vec![run("c", true)],
+                    done: true,
+                    ..Default::default()
+                }
+            };
+            Ok((parsed, false))
+        });
+        assert_eq!(boots, vec![vec!["a", "b", "c"], vec!["c"]]);
+        let finished: Vec<(String, bool)> = results
+            .iter()
+            .map(|(t, r)| (t.spec.name.clone(), r.finished))
+            .collect();
+        assert_eq!(
+            finished,
+            vec![("a".into(), true), ("b".into(), false), ("c".into(), true)]
+        );
+    }
+
+    #[test]
+    fn a_boot_that_never_starts_fails_every_test_by_name() {
+        let batch = vec![test("a"), test("b")];
+        let results = run_batch(&batch, |_| Ok((transcript::Parsed::default(), true)));
+        assert_eq!(results.len(), 2);
+        assert!(
+            results
+                .iter()
+                .all(|(_, r)| !r.finished && r.output[0].contains("timed out"))
+        );
+        let (ok, why) = verdict(&results[0].0, "6.1", &results[0].1);
+        assert!(!ok && why.contains("stopped"));
+    }
+
+    #[test]
+    fn verdicts_follow_markers_and_kernel_reports() {
+        let t = test("a");
+        let clean = run("a", true);
+        assert!(verdict(&t, "6.1", &clean).0);
+        // The debug kernel is expected to report a bug for this test.
+        assert!(!verdict(&t, "debug", &clean).0);
+        let mut splat = run("a", false);
+        splat.kernel_log =
+            vec!["[ 1.0] BUG: sleeping function called from invalid context at x".into()];
+        assert!(verdict(&t, "debug", &splat).0);
+        assert!(!verdict(&t, "6.1", &splat).0);
+        let mut failed = run("a", true);
+        failed.exit = Some(1);
+        assert_eq!(
+            verdict(&t, "6.1", &failed),
+            (false, "program exited with status 1".to_string())
+        );
     }
 }

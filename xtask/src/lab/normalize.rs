@@ -37,7 +37,9 @@ static REPORT_START: LazyLock<Regex> =
 /// Frames below the interrupt machinery belong to whatever task the timer
 /// interrupted, which varies from run to run.
 static INTERRUPTED_TASK: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"^ *(</IRQ>|<TASK>|__do_softirq|handle_softirqs|do_softirq|run_ksoftirqd|__irq_exit_rcu|irq_exit_rcu|sysvec_apic_timer_interrupt|asm_sysvec_apic_timer_interrupt)\b")
+    re(
+        r"^ *(</IRQ>|<TASK>|__do_softirq|handle_softirqs|do_softirq|run_ksoftirqd|__irq_exit_rcu|irq_exit_rcu|sysvec_apic_timer_interrupt|asm_sysvec_apic_timer_interrupt)\b",
+    )
 });
 
 /// Is this (normalized) kernel line a sign of a kernel bug report?
@@ -48,6 +50,11 @@ pub fn is_splat(line: &str) -> bool {
         || line.starts_with("Kernel panic")
         || line.starts_with("general protection")
         || line.contains("inconsistent lock state")
+}
+
+/// Frames are indented; `RIP:` lines sit between the frames of one trace.
+fn is_trace_line(line: &str) -> bool {
+    line.starts_with(' ') || line.starts_with("RIP: ")
 }
 
 /// Normalizes one test's kernel log.
@@ -66,7 +73,9 @@ pub fn kernel_log(raw: &[String]) -> Vec<String> {
         line = ADDRESS.replace_all(&line, "<addr>").into_owned();
         line = PID.replace_all(&line, "$1: <pid>").into_owned();
         line = TASK.replace_all(&line, "$1<task>").into_owned();
-        line = LOCKDEP_TASK.replace_all(&line, "<task>/<pid>$1").into_owned();
+        line = LOCKDEP_TASK
+            .replace_all(&line, "<task>/<pid>$1")
+            .into_owned();
         line = RELEASE.replace(&line, "<release>").into_owned();
         line = BIOS.replace(&line, ", BIOS <bios>").into_owned();
         if REPORT_START.is_match(&line) {
@@ -77,7 +86,7 @@ pub fn kernel_log(raw: &[String]) -> Vec<String> {
             in_trace = false;
         } else if line.starts_with("Call Trace:") {
             in_trace = true;
-        } else if in_trace && !line.starts_with(' ') {
+        } else if in_trace && !is_trace_line(&line) {
             // The first unindented line after a call trace ends the report,
             // except its own closing line.
             in_trace = false;
@@ -101,7 +110,7 @@ pub fn kernel_log(raw: &[String]) -> Vec<String> {
             skipping_frames = true;
             continue;
         }
-        if skipping_frames && line.starts_with(' ') {
+        if skipping_frames && is_trace_line(&line) {
             continue;
         }
         out.push(line.trim_end().to_string());
@@ -134,6 +143,7 @@ mod tests {
              [    1.235600]  irq_exit_rcu+0x99/0xc0\n\
              [    1.235700]  </IRQ>\n\
              [    1.235800]  <TASK>\n\
+             [    1.235850] RIP: 0010:default_idle+0x9/0x20\n\
              [    1.235900]  default_idle+0x9/0x20\n\
              [    1.236000]  </TASK>\n\
              [    1.236100] RAX: 0000000000000000 RBX: ffff888003a5c000\n\
@@ -173,7 +183,9 @@ mod tests {
 
     #[test]
     fn redacts_addresses() {
-        let out = kernel_log(&lines("[ 0.1] sk (____ptrval____) at 0xffffffffc0001000 ffff888003a5c000"));
+        let out = kernel_log(&lines(
+            "[ 0.1] sk (____ptrval____) at 0xffffffffc0001000 ffff888003a5c000",
+        ));
         assert_eq!(out, vec!["sk <addr> at <addr> <addr>"]);
     }
 }

@@ -90,7 +90,8 @@ pub fn load_all(kmod: &Path) -> Result<Vec<LabTest>> {
 fn load_chapter(dir: &Path) -> Result<Vec<LabTest>> {
     let path = dir.join("lab.toml");
     let text = std::fs::read_to_string(&path)?;
-    let file: LabFile = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let file: LabFile =
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
     let chapter = dir
         .file_name()
         .and_then(|n| n.to_str())
@@ -116,7 +117,10 @@ fn load_chapter(dir: &Path) -> Result<Vec<LabTest>> {
 
 fn validate(spec: &TestSpec) -> Result<()> {
     let name_ok = !spec.name.is_empty()
-        && spec.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        && spec
+            .name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if !name_ok {
         bail!("name must be lowercase letters, digits and dashes");
     }
@@ -155,11 +159,12 @@ mod tests {
         let file: LabFile = toml::from_str(text).unwrap();
         assert_eq!(file.test[0].timeout_secs, 20);
         assert!(validate(&file.test[0]).is_ok());
-        let bad: LabFile = toml::from_str(
-            "[[test]]\nname = \"x\"\nprogram = [\"p\"]\nkernels = [\"5.4\"]\n",
-        )
-        .unwrap();
+        let bad: LabFile =
+            toml::from_str("[[test]]\nname = \"x\"\nprogram = [\"p\"]\nkernels = [\"5.4\"]\n")
+                .unwrap();
         assert!(validate(&bad.test[0]).is_err());
-        assert!(toml::from_str::<LabFile>("[[test]]\nname=\"x\"\nprogram=[\"p\"]\ntypo=1\n").is_err());
+        assert!(
+            toml::from_str::<LabFile>("[[test]]\nname=\"x\"\nprogram=[\"p\"]\ntypo=1\n").is_err()
+        );
     }
 }

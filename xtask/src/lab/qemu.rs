@@ -48,7 +48,15 @@ pub fn boot(vmlinux: &Path, initrd: &Path, accel: Accel, limit: Duration) -> Res
     let start = Instant::now();
     let mut child = Command::new("qemu-system-x86_64")
         .args(accel.args())
-        .args(["-smp", "1", "-m", "256M", "-nographic", "-no-reboot", "-nodefaults"])
+        .args([
+            "-smp",
+            "1",
+            "-m",
+            "256M",
+            "-nographic",
+            "-no-reboot",
+            "-nodefaults",
+        ])
         .args(["-serial", "stdio", "-nic", "none", "-monitor", "none"])
         .arg("-kernel")
         .arg(vmlinux)
@@ -67,8 +75,16 @@ pub fn boot(vmlinux: &Path, initrd: &Path, accel: Accel, limit: Duration) -> Res
         let mut reader = BufReader::new(stdout);
         let mut buf = Vec::new();
         while reader.read_until(b'\n', &mut buf).is_ok_and(|n| n > 0) {
-            let text = String::from_utf8_lossy(&buf).trim_end_matches(['\r', '\n']).to_string();
-            if tx.send(Line { at: start.elapsed(), text }).is_err() {
+            let text = String::from_utf8_lossy(&buf)
+                .trim_end_matches(['\r', '\n'])
+                .to_string();
+            if tx
+                .send(Line {
+                    at: start.elapsed(),
+                    text,
+                })
+                .is_err()
+            {
                 break;
             }
             buf.clear();
@@ -112,15 +128,27 @@ pub fn choose_accel(vmlinux: &Path, probe_initrd: &Path, cache: &Path) -> Accel 
     }
     let cached = cache.join("lab/accel");
     if let Ok(text) = std::fs::read_to_string(&cached) {
-        return if text.trim() == "kvm" { Accel::Kvm } else { Accel::Tcg };
+        return if text.trim() == "kvm" {
+            Accel::Kvm
+        } else {
+            Accel::Tcg
+        };
     }
-    let usable = std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_ok()
+    let usable = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_ok()
         && boot(vmlinux, probe_initrd, Accel::Kvm, Duration::from_secs(15))
             .is_ok_and(|b| b.lines.iter().any(|l| l.text.starts_with("@@LAB DONE")));
     let accel = if usable { Accel::Kvm } else { Accel::Tcg };
     eprintln!(
         "==> QEMU acceleration: {} (probed once; delete {} to probe again)",
-        if usable { "KVM" } else { "TCG (KVM unavailable or unusable here)" },
+        if usable {
+            "KVM"
+        } else {
+            "TCG (KVM unavailable or unusable here)"
+        },
         cached.display()
     );
     let _ = std::fs::write(&cached, if usable { "kvm" } else { "tcg" });

@@ -35,8 +35,12 @@ pub struct Parsed {
 
 /// True for a console line printed by the kernel (`printk.time=1`).
 pub fn is_kernel_line(text: &str) -> bool {
-    let Some(rest) = text.strip_prefix('[') else { return false };
-    let Some((stamp, _)) = rest.split_once(']') else { return false };
+    let Some(rest) = text.strip_prefix('[') else {
+        return false;
+    };
+    let Some((stamp, _)) = rest.split_once(']') else {
+        return false;
+    };
     let stamp = stamp.trim();
     !stamp.is_empty() && stamp.chars().all(|c| c.is_ascii_digit() || c == '.')
 }
@@ -67,7 +71,9 @@ pub fn parse(lines: &[Line]) -> Parsed {
                 // The dmesg slice is authoritative for a test that finished.
                 Phase::Dmesg => run.kernel_log.push(before.to_string()),
                 _ if is_kernel_line(before) => run.kernel_log.push(before.to_string()),
-                Phase::Setup | Phase::Program | Phase::Teardown => run.output.push(before.to_string()),
+                Phase::Setup | Phase::Program | Phase::Teardown => {
+                    run.output.push(before.to_string())
+                }
             }
         }
         let Some(marker) = marker else { continue };
@@ -76,11 +82,16 @@ pub fn parse(lines: &[Line]) -> Parsed {
             "BOOTED" => parsed.booted = true,
             "DONE" => parsed.done = true,
             "BEGIN" => {
-                let run = GuestRun { id: arg.to_string(), ..GuestRun::default() };
+                let run = GuestRun {
+                    id: arg.to_string(),
+                    ..GuestRun::default()
+                };
                 current = Some((run, Phase::Setup, line.at));
             }
             _ => {
-                let Some((run, phase, began)) = current.as_mut() else { continue };
+                let Some((run, phase, began)) = current.as_mut() else {
+                    continue;
+                };
                 match word {
                     "INSMOD-FAILED" => run.insmod_failed.push(arg.to_string()),
                     "RMMOD-FAILED" => run.rmmod_failed.push(arg.to_string()),
@@ -123,7 +134,10 @@ mod tests {
         texts
             .iter()
             .enumerate()
-            .map(|(i, t)| Line { at: Duration::from_millis(i as u64 * 10), text: t.to_string() })
+            .map(|(i, t)| Line {
+                at: Duration::from_millis(i as u64 * 10),
+                text: t.to_string(),
+            })
             .collect()
     }
 

@@ -112,7 +112,7 @@ fn run() -> Result<()> {
                 return Err(EchoError::Rejected {
                     seq,
                     payload_len: payload.len(),
-                    errno: Errno(-e.error()),
+                    errno: Errno(e.error().saturating_neg()),
                 }
                 .into());
             }

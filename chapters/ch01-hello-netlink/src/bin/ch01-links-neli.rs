@@ -111,11 +111,14 @@ fn run() -> Result<String> {
                     ensure!(
                         *done.error() == 0,
                         "the dump ended with {}",
-                        Errno(-done.error())
+                        Errno(done.error().saturating_neg())
                     );
                     break 'dump;
                 }
-                NlPayload::Err(e) => bail!("the kernel refused the dump: {}", Errno(-e.error())),
+                NlPayload::Err(e) => bail!(
+                    "the kernel refused the dump: {}",
+                    Errno(e.error().saturating_neg())
+                ),
                 NlPayload::Ack(_) => bail!("an ACK arrived, but the dump did not ask for one"),
                 NlPayload::Empty => bail!(
                     "unexpected empty {} in the dump",

@@ -227,7 +227,11 @@ fn receive_dump(fd: &OwnedFd, our_portid: u32) -> Result<Vec<Link>> {
                         .payload
                         .get(..4)
                         .map_or(0, |b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
-                    ensure!(status == 0, "the dump ended with {}", Errno(-status));
+                    ensure!(
+                        status == 0,
+                        "the dump ended with {}",
+                        Errno(status.saturating_neg())
+                    );
                     return Ok(links);
                 }
                 NLMSG_ERROR => {
