@@ -1,14 +1,19 @@
 #!/bin/busybox sh
 # The lab's guest init. The host appends one `lab_test` line per test, then
 # `lab_done`. Everything the host needs is a line starting with "@@LAB".
+#
+# Two serial ports keep the streams apart: the kernel's console (ttyS0) and
+# the tests' channel (ttyS1: markers, program output, dmesg slices), so a
+# kernel message can never cut a marker in half.
 /bin/busybox --install -s /bin
 export PATH=/lab/bin:/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
+exec >/dev/ttyS1 2>&1 </dev/null
 dmesg -c >/dev/null     # boot messages belong to no test
-dmesg -n 8              # from now on every kernel message also reaches the console
+dmesg -n 8              # every kernel message reaches the console, even if the kernel dies
 echo "@@LAB BOOTED $(uname -r)"
 
 # lab_test ID SECONDS 'MODULES' PROGRAM [ARGS...]
@@ -16,6 +21,7 @@ lab_test() {
 	id=$1 secs=$2 mods=$3
 	shift 3
 	echo "@@LAB BEGIN $id"
+	echo "@@LAB-KMSG BEGIN $id" >/dev/kmsg  # where its part of the console starts
 	rc=0 loaded=
 	for m in $mods; do
 		if insmod "/lab/mod/$m"; then
@@ -27,7 +33,7 @@ lab_test() {
 	done
 	echo "@@LAB RUN"
 	if [ "$rc" = 0 ]; then
-		timeout -s KILL "$secs" "$@" </dev/null 2>&1
+		timeout -s KILL "$secs" "$@" 2>&1
 		rc=$?
 	fi
 	echo "@@LAB EXIT $rc"

@@ -214,12 +214,19 @@ pub fn check_directive(page_dir: &Path, d: &Directive) -> Result<()> {
             .split(':')
             .all(|p| p.is_empty() || p.parse::<usize>().is_ok());
         if !is_range {
-            let begin = format!("ANCHOR: {sel}");
-            let end = format!("ANCHOR_END: {sel}");
-            let has = |marker: &str| text.lines().any(|l| l.trim_end().ends_with(marker));
-            if !has(&begin) || !has(&end) {
+            // As mdBook reads anchors: anywhere in a line, in any comment style.
+            let has = |marker: &str| {
+                text.lines().any(|l| {
+                    l.split(marker).nth(1).and_then(|rest| {
+                        rest.trim_start()
+                            .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+                            .next()
+                    }) == Some(sel.as_str())
+                })
+            };
+            if !has("ANCHOR:") || !has("ANCHOR_END:") {
                 bail!(
-                    "{}: anchor `{sel}` not found (need `{begin}` and `{end}`)",
+                    "{}: anchor `{sel}` not found (need `ANCHOR: {sel}` and `ANCHOR_END: {sel}`)",
                     file.display()
                 );
             }
@@ -345,6 +352,13 @@ mod tests {
 
     #[test]
     fn finds_directives_with_anchors_and_ranges() {
+        let c_file = "/* ANCHOR: input */\nint x;\n/* ANCHOR_END: input */\n";
+        let dir = std::env::temp_dir().join(format!("nlbook-anchor-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("m.c"), c_file).unwrap();
+        assert!(check_directive(&dir, &directives("{{#include m.c:input}}")[0]).is_ok());
+        assert!(check_directive(&dir, &directives("{{#include m.c:inp}}")[0]).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
         let page = "a {{#include ../x.rs:main}} b {{#snapshot s/y.snap}} {{#include z.c:3:9}}";
         let found = directives(page);
         assert_eq!(found.len(), 3);

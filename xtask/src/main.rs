@@ -44,7 +44,10 @@ fn main() -> ExitCode {
         Command::Serve(args) => book::serve(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Test(args) => test::run(&args),
-        Command::Lab(args) => lab::run(&args).map(|_| ()),
+        Command::Lab(args) => lab::run(&args).and_then(|summary| match summary.failed() {
+            0 => Ok(()),
+            n => Err(anyhow::anyhow!("{n} lab test(s) failed")),
+        }),
         Command::Setup => provision::ensure_all(),
     };
     match result {

@@ -395,7 +395,7 @@ fn run_batch(
             results.extend(fail_all(
                 &rest,
                 &format!(
-                    "the guest did not start the tests ({why}; console logs: target/lab/boots/)"
+                    "the guest did not start the tests ({why}; see target/lab/boots/*.console)"
                 ),
             ));
             break;
@@ -435,14 +435,15 @@ fn boot_once(
     let limit =
         Duration::from_secs(30 + tests.iter().map(|t| t.spec.timeout_secs + 5).sum::<u64>());
     let started = Instant::now();
-    let boot = qemu::boot(&kernel.vmlinux, &initrd, accel, limit)?;
+    let console = dir.join(format!("{label}.console"));
+    let boot = qemu::boot(&kernel.vmlinux, &initrd, &console, accel, limit)?;
     let log: Vec<String> = boot
         .lines
         .iter()
         .map(|l| format!("{:>8.3} {}", l.at.as_secs_f64(), l.text))
         .collect();
     std::fs::write(dir.join(format!("{label}.log")), log.join("\n"))?;
-    let mut parsed = transcript::parse(&boot.lines);
+    let mut parsed = transcript::parse(&boot.lines, &boot.console);
     parsed.boot_time = boot
         .lines
         .iter()

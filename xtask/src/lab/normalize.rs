@@ -31,6 +31,14 @@ static LOCKDEP_TASK: LazyLock<Regex> = LazyLock::new(|| re(r"\S+/\d+( \[HC|:$)")
 /// `6.1.0-56-amd64 #1 Debian 6.1.192-2`: changes with every Debian update.
 static RELEASE: LazyLock<Regex> = LazyLock::new(|| re(r"\d+\.\d+\.\d+\S* #\d+.*$"));
 static BIOS: LazyLock<Regex> = LazyLock::new(|| re(r", BIOS .*$"));
+/// lockdep lists the locks of whatever task the interrupt hit: their number
+/// and names vary, so the list is summarized.
+static LOCKS_HELD: LazyLock<Regex> = LazyLock::new(|| re(r"^(\d+|no) locks? held by "));
+static HELD_LOCK: LazyLock<Regex> = LazyLock::new(|| re(r"^ #\d+: "));
+/// The low byte of preempt_count is the interrupted task's preemption depth;
+/// the bits above it (0x100: serving a softirq) are what teaches.
+static PREEMPT_COUNT: LazyLock<Regex> =
+    LazyLock::new(|| re(r"preempt_count: ([0-9a-f]+)[0-9a-f]{2},"));
 /// The first line of a kernel report.
 static REPORT_START: LazyLock<Regex> =
     LazyLock::new(|| re(r"^(BUG: |WARNING: |Oops|general protection|Kernel panic|={10,}$)"));
@@ -77,6 +85,16 @@ pub fn kernel_log(raw: &[String]) -> Vec<String> {
             .replace_all(&line, "<task>/<pid>$1")
             .into_owned();
         line = RELEASE.replace(&line, "<release>").into_owned();
+        line = PREEMPT_COUNT
+            .replace(&line, "preempt_count: ${1}xx,")
+            .into_owned();
+        if HELD_LOCK.is_match(&line) {
+            continue;
+        }
+        if LOCKS_HELD.is_match(&line) {
+            line = "locks held by <task>/<pid>: (which ones depends on the interrupted task)"
+                .to_string();
+        }
         line = BIOS.replace(&line, ", BIOS <bios>").into_owned();
         if REPORT_START.is_match(&line) {
             // A report repeats as often as a timer fires (rate-limited to one
@@ -101,6 +119,11 @@ pub fn kernel_log(raw: &[String]) -> Vec<String> {
             }
         }
         if skipping_report {
+            continue;
+        }
+        // Whether the timer's softirq ran on an interrupt's exit or in a
+        // task (ksoftirqd, local_bh_enable) varies; the frames above it do not.
+        if matches!(line.trim(), "<IRQ>" | "<TASK>") {
             continue;
         }
         if line.starts_with(' ') && INTERRUPTED_TASK.is_match(&line) {
@@ -153,7 +176,9 @@ mod tests {
              [    2.234800]  <IRQ>\n\
              [    2.234900]  dump_stack_lvl+0x45/0x5e\n\
              [    2.300000] init/59 [HC0[0]:SC1[1]:HE1:SE0] takes:\n\
-             [    2.300001] 1 lock held by init/59:\n\
+             [    2.300001] 4 locks held by init/59:\n\
+             [    2.300001]  #0: ffffffff82a4c5a0 (rcu_read_lock){....}-{1:2}, at: rcu_lock_acquire+0x0/0x20\n\
+             [    2.300001] preempt_count: 102, expected: 0\n\
              [    2.300002] input: ImExPS/2 Generic Explorer Mouse as /devices/platform/i8042/serio1/input/input2\n\
              [    2.300003] 6.1.192 #1 Tainted: G           O\n\
              [    2.300004] gfp_kernel: unloaded",
@@ -167,13 +192,13 @@ mod tests {
                  CPU: 0 PID: <pid> Comm: <task> Tainted: G           O       <release>\n\
                  Hardware name: QEMU Standard PC (i440FX + PIIX, 1996), BIOS <bios>\n\
                  Call Trace:\n \
-                 <IRQ>\n \
                  dump_stack_lvl+<off>\n \
                  kmem_cache_alloc_node+<off>\n \
                  call_timer_fn+<off>\n \
                  ... (frames of the interrupted task omitted)\n\
                  <task>/<pid> [HC0[0]:SC1[1]:HE1:SE0] takes:\n\
-                 1 lock held by <task>/<pid>:\n\
+                 locks held by <task>/<pid>: (which ones depends on the interrupted task)\n\
+                 preempt_count: 1xx, expected: 0\n\
                  <release>\n\
                  gfp_kernel: unloaded"
             )

@@ -21,7 +21,10 @@ pub struct Line {
 /// Everything a boot printed, and whether it had to be stopped.
 #[derive(Debug)]
 pub struct Boot {
+    /// The tests' channel (ttyS1), timed as it arrived.
     pub lines: Vec<Line>,
+    /// The kernel's console (ttyS0).
+    pub console: Vec<String>,
     pub timed_out: bool,
 }
 
@@ -44,8 +47,16 @@ impl Accel {
 const KERNEL_ARGS: &str = "console=ttyS0 panic=-1 oops=panic quiet printk.time=1";
 
 /// Boots `vmlinux` (PVH direct boot) with `initrd`, stopping after `limit`.
-pub fn boot(vmlinux: &Path, initrd: &Path, accel: Accel, limit: Duration) -> Result<Boot> {
+/// The console goes to `console_path`; the tests' channel is read live.
+pub fn boot(
+    vmlinux: &Path,
+    initrd: &Path,
+    console_path: &Path,
+    accel: Accel,
+    limit: Duration,
+) -> Result<Boot> {
     let start = Instant::now();
+    let _ = std::fs::remove_file(console_path);
     let mut child = Command::new("qemu-system-x86_64")
         .args(accel.args())
         .args([
@@ -57,6 +68,8 @@ pub fn boot(vmlinux: &Path, initrd: &Path, accel: Accel, limit: Duration) -> Res
             "-no-reboot",
             "-nodefaults",
         ])
+        .arg("-serial")
+        .arg(format!("file:{}", console_path.display()))
         .args(["-serial", "stdio", "-nic", "none", "-monitor", "none"])
         .arg("-kernel")
         .arg(vmlinux)
@@ -115,7 +128,16 @@ pub fn boot(vmlinux: &Path, initrd: &Path, accel: Accel, limit: Duration) -> Res
     if !timed_out && !status.success() && lines.is_empty() {
         anyhow::bail!("qemu failed ({status}): {}", qemu_errors.trim());
     }
-    Ok(Boot { lines, timed_out })
+    let console = std::fs::read(console_path).unwrap_or_default();
+    let console = String::from_utf8_lossy(&console)
+        .lines()
+        .map(|l| l.trim_end_matches('\r').to_string())
+        .collect();
+    Ok(Boot {
+        lines,
+        console,
+        timed_out,
+    })
 }
 
 /// KVM only when it really runs a guest: on some hosts `/dev/kvm` exists but
@@ -139,8 +161,14 @@ pub fn choose_accel(vmlinux: &Path, probe_initrd: &Path, cache: &Path) -> Accel 
         .write(true)
         .open("/dev/kvm")
         .is_ok()
-        && boot(vmlinux, probe_initrd, Accel::Kvm, Duration::from_secs(15))
-            .is_ok_and(|b| b.lines.iter().any(|l| l.text.starts_with("@@LAB DONE")));
+        && boot(
+            vmlinux,
+            probe_initrd,
+            &probe_initrd.with_extension("console"),
+            Accel::Kvm,
+            Duration::from_secs(15),
+        )
+        .is_ok_and(|b| b.lines.iter().any(|l| l.text.starts_with("@@LAB DONE")));
     let accel = if usable { Accel::Kvm } else { Accel::Tcg };
     eprintln!(
         "==> QEMU acceleration: {} (probed once; delete {} to probe again)",

@@ -1,9 +1,15 @@
-//! Reading a boot's console transcript: the guest's `@@LAB` markers split it
-//! into tests; a test that began but never ended took the kernel down (or hung).
+//! Reading what a boot printed: the guest's `@@LAB` markers on the tests'
+//! channel split it into tests; a test that began but never ended took the
+//! kernel down (or hung), and its kernel log is then the console from the
+//! test's start marker on.
 
 use std::time::Duration;
 
 use super::qemu::Line;
+
+/// The guest also writes each test's start into the kernel log, under a
+/// name of its own so it is never taken for a marker of the tests' channel.
+const KMSG_MARKER: &str = "@@LAB-KMSG";
 
 /// What one test did in the guest.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -53,7 +59,7 @@ enum Phase {
     Dmesg,
 }
 
-pub fn parse(lines: &[Line]) -> Parsed {
+pub fn parse(lines: &[Line], console: &[String]) -> Parsed {
     let mut parsed = Parsed::default();
     let mut current: Option<(GuestRun, Phase, Duration)> = None;
     for line in lines {
@@ -68,9 +74,8 @@ pub fn parse(lines: &[Line]) -> Parsed {
         {
             run.duration = line.at.saturating_sub(*began);
             match phase {
-                // The dmesg slice is authoritative for a test that finished.
+                Phase::Dmesg if before.contains(KMSG_MARKER) => {}
                 Phase::Dmesg => run.kernel_log.push(before.to_string()),
-                _ if is_kernel_line(before) => run.kernel_log.push(before.to_string()),
                 Phase::Setup | Phase::Program | Phase::Teardown => {
                     run.output.push(before.to_string())
                 }
@@ -114,14 +119,16 @@ pub fn parse(lines: &[Line]) -> Parsed {
         }
     }
     if let Some((mut run, _, _)) = current.take() {
-        // Never finished: keep what the console showed of the kernel.
-        run.kernel_log.dedup();
+        // Never finished: the console holds what the kernel said meanwhile.
+        let begin = format!("{KMSG_MARKER} BEGIN {}", run.id);
+        run.kernel_log = console
+            .iter()
+            .skip_while(|l| !l.ends_with(&begin))
+            .skip(1)
+            .filter(|l| is_kernel_line(l))
+            .cloned()
+            .collect();
         parsed.runs.push(run);
-    }
-    // For finished tests the console's kernel lines duplicate the dmesg slice.
-    for run in parsed.runs.iter_mut().filter(|r| r.finished) {
-        let mut seen = std::collections::HashSet::new();
-        run.kernel_log.retain(|l| seen.insert(l.clone()));
     }
     parsed
 }
@@ -142,24 +149,31 @@ mod tests {
     }
 
     #[test]
-    fn splits_tests_and_separates_kernel_lines() {
-        let p = parse(&lines(&[
-            "[    0.5] boot noise",
-            "Booting from ROM..@@LAB BOOTED 6.1.0",
-            "@@LAB BEGIN ch/a",
-            "@@LAB RUN",
-            "hello",
-            "[    1.000] echo: got 5 bytes",
-            "@@LAB EXIT 0",
-            "@@LAB DMESG",
-            "[    1.000] echo: got 5 bytes",
-            "@@LAB END ch/a",
-            "@@LAB BEGIN ch/b",
-            "@@LAB RUN",
-            "listening",
-            "[    2.000] BUG: kernel NULL pointer dereference",
-            "[    2.001] Kernel panic - not syncing: Fatal exception in interrupt",
-        ]));
+    fn splits_tests_and_takes_a_crashed_tests_log_from_the_console() {
+        let p = parse(
+            &lines(&[
+                "@@LAB BOOTED 6.1.0",
+                "@@LAB BEGIN ch/a",
+                "@@LAB RUN",
+                "hello",
+                "@@LAB EXIT 0",
+                "@@LAB DMESG",
+                "[    0.9] @@LAB-KMSG BEGIN ch/a",
+                "[    1.000] echo: got 5 bytes",
+                "@@LAB END ch/a",
+                "@@LAB BEGIN ch/b",
+                "@@LAB RUN",
+                "listening",
+            ]),
+            &[
+                "[    0.5] boot noise".to_string(),
+                "[    0.9] @@LAB-KMSG BEGIN ch/a".to_string(),
+                "[    1.000] echo: got 5 bytes".to_string(),
+                "[    1.500] @@LAB-KMSG BEGIN ch/b".to_string(),
+                "[    2.000] BUG: kernel NULL pointer dereference".to_string(),
+                "[    2.001] Kernel panic - not syncing: Fatal exception in interrupt".to_string(),
+            ],
+        );
         assert!(p.booted && !p.done);
         assert_eq!(p.runs.len(), 2);
         let a = &p.runs[0];
@@ -172,6 +186,13 @@ mod tests {
         assert_eq!(b.exit, None);
         assert_eq!(b.output, vec!["listening"]);
         assert_eq!(b.kernel_log.len(), 2);
+        assert!(b.kernel_log[0].contains("BUG"));
+    }
+
+    #[test]
+    fn a_marker_after_other_text_still_counts() {
+        let p = parse(&lines(&["Booting from ROM..@@LAB BOOTED 6.1.0"]), &[]);
+        assert!(p.booted);
     }
 
     #[test]
