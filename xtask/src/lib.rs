@@ -3,6 +3,7 @@
 
 pub mod book;
 pub mod demo;
+pub mod exercises;
 pub mod lab;
 pub mod process;
 pub mod provision;

@@ -1,14 +1,15 @@
 //! `cargo xtask test`: the whole suite, as CI runs it.
 
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
-use crate::{lab, process, provision, workspace};
+use crate::{exercises, lab, process, provision, workspace};
 
 #[derive(clap::Args)]
 pub struct TestArgs {
-    /// Only the host lane (format, lints, cargo test).
+    /// Only the host lane (format, lints, cargo test, exercise self-check).
     #[arg(long, conflicts_with = "lab_only")]
     host_only: bool,
     /// Only the VM lane.
@@ -16,18 +17,45 @@ pub struct TestArgs {
     lab_only: bool,
 }
 
+/// Passed and failed checks, added up over every step.
+#[derive(Default)]
+struct Tally {
+    passed: usize,
+    failed: usize,
+    failed_steps: Vec<String>,
+}
+
+impl Tally {
+    fn step(&mut self, name: &str, result: Result<(usize, usize)>) {
+        match result {
+            Ok((passed, failed)) => {
+                self.passed += passed;
+                self.failed += failed;
+                if failed > 0 {
+                    self.failed_steps.push(name.to_string());
+                }
+            }
+            Err(e) => {
+                eprintln!("{name} failed: {e:#}");
+                self.failed += 1;
+                self.failed_steps.push(name.to_string());
+            }
+        }
+    }
+}
+
 pub fn run(args: &TestArgs) -> Result<()> {
     let root = workspace::root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let started = std::time::Instant::now();
-    let mut failed_steps = Vec::new();
+    let mut tally = Tally::default();
     if !args.lab_only {
         provision::ensure_rust_components()?;
-        let steps: [(&str, Vec<&str>); 3] = [
-            ("format", vec!["fmt", "--all", "--check"]),
+        for (name, cargo_args) in [
+            ("format", &["fmt", "--all", "--check"][..]),
             (
                 "lints",
-                vec![
+                &[
                     "clippy",
                     "--workspace",
                     "--all-targets",
@@ -35,60 +63,79 @@ pub fn run(args: &TestArgs) -> Result<()> {
                     "--",
                     "-D",
                     "warnings",
-                ],
+                ][..],
             ),
-            ("host tests", vec!["test", "--workspace", "--quiet"]),
-        ];
-        for (name, cargo_args) in steps {
+        ] {
             eprintln!("==> {name}: cargo {}", cargo_args.join(" "));
-            let mut cmd = Command::new(&cargo);
-            cmd.current_dir(&root).args(&cargo_args);
-            if name == "host tests" {
-                cmd = with_network_namespace_rights(cmd)?;
-            }
-            if let Err(e) = process::run(&mut cmd) {
-                eprintln!("{name} failed: {e:#}");
-                failed_steps.push(name);
-            }
+            let result = process::run(Command::new(&cargo).current_dir(&root).args(cargo_args));
+            tally.step(name, result.map(|()| (1, 0)));
         }
+        eprintln!("==> host tests: cargo test --workspace");
+        let mut cmd = Command::new(&cargo);
+        cmd.current_dir(&root).args(["test", "--workspace"]);
+        let result = with_network_namespace_rights(cmd).and_then(cargo_test_counts);
+        tally.step("host tests", result);
+        eprintln!("==> exercises: every solution passes, every starter fails");
+        tally.step("exercises", exercises::self_check().map(|n| (2 * n, 0)));
     }
-    let mut lab_summary = None;
     if !args.host_only {
         eprintln!("==> VM lab: every chapter, every kernel");
-        match lab::run(&lab::LabArgs::default()) {
-            Ok(summary) => lab_summary = Some(summary),
-            Err(e) => {
-                eprintln!("VM lab failed: {e:#}");
-                failed_steps.push("VM lab");
-            }
-        }
+        let result = lab::run(&lab::LabArgs::default()).map(|s| (s.passed(), s.failed()));
+        tally.step("VM lab", result);
     }
-    let minutes = started.elapsed().as_secs_f64() / 60.0;
-    let (lab_passed, lab_failed) = lab_summary
-        .as_ref()
-        .map_or((0, 0), |s| (s.passed(), s.failed()));
-    let steps_run = if args.lab_only { 0 } else { 3 };
-    let steps_failed = failed_steps.iter().filter(|s| **s != "VM lab").count();
-    println!("\ntest suite finished in {minutes:.1} min");
     println!(
-        "steps: {} passed, {} failed{}",
-        steps_run - steps_failed,
-        steps_failed,
-        if failed_steps.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", failed_steps.join(", "))
-        }
+        "\ntest suite finished in {:.1} min",
+        started.elapsed().as_secs_f64() / 60.0
     );
-    println!("lab: {lab_passed} passed, {lab_failed} failed",);
-    if !failed_steps.is_empty() || lab_failed > 0 {
+    if !tally.failed_steps.is_empty() {
+        println!("failed steps: {}", tally.failed_steps.join(", "));
+    }
+    println!(
+        "all tests: {} passed, {} failed",
+        tally.passed, tally.failed
+    );
+    if tally.failed > 0 {
         bail!("the test suite failed");
     }
     Ok(())
 }
 
+/// Runs `cargo test`, showing its output, and adds up its "test result" lines.
+fn cargo_test_counts(mut cmd: Command) -> Result<(usize, usize)> {
+    let shown = process::display(&cmd);
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("could not start `{shown}`"))?;
+    let stdout = child.stdout.take().context("no stdout pipe")?;
+    let (mut passed, mut failed) = (0, 0);
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        println!("{line}");
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            let count = |word: &str| {
+                rest.split(';')
+                    .find_map(|part| {
+                        part.trim()
+                            .trim_start_matches("ok. ")
+                            .trim_start_matches("FAILED. ")
+                            .strip_suffix(word)
+                    })
+                    .and_then(|n| n.trim().parse::<usize>().ok())
+                    .unwrap_or(0)
+            };
+            passed += count(" passed");
+            failed += count(" failed");
+        }
+    }
+    let status = child.wait()?;
+    if !status.success() && failed == 0 {
+        bail!("`{shown}` failed ({status}) before running its tests");
+    }
+    Ok((passed, failed))
+}
+
 /// Host tests create network namespaces (CAP_SYS_ADMIN). As a plain user the
-/// suite re-runs itself in a user namespace where it has that right.
+/// suite re-runs them in a user namespace where it has that right.
 fn with_network_namespace_rights(cmd: Command) -> Result<Command> {
     if has_cap_sys_admin() {
         return Ok(cmd);
@@ -96,9 +143,9 @@ fn with_network_namespace_rights(cmd: Command) -> Result<Command> {
     let probe = Command::new("unshare").args(["-Urn", "true"]).status();
     if !probe.is_ok_and(|s| s.success()) {
         bail!(
-            "the host tests need CAP_SYS_ADMIN to create network namespaces; this user cannot get it \
-             with `unshare -Urn` (unprivileged user namespaces disabled?). Run as root, or enable them: \
-             sysctl kernel.unprivileged_userns_clone=1"
+            "the host tests need CAP_SYS_ADMIN to create network namespaces, and this user cannot get it \
+             with `unshare -Urn` (unprivileged user namespaces disabled?). Run as root, or enable them \
+             (sysctl kernel.unprivileged_userns_clone=1 on Debian)"
         );
     }
     eprintln!("    (not root: running the host tests under `unshare -Urn`)");
@@ -123,4 +170,20 @@ fn has_cap_sys_admin() -> bool {
                 .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
         })
         .is_some_and(|caps| caps & (1 << CAP_SYS_ADMIN) != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adds_up_cargo_test_result_lines() {
+        let cmd = {
+            let mut c = Command::new("printf");
+            c.arg("test result: ok. 3 passed; 0 failed; 1 ignored\\ntest result: FAILED. 2 passed; 1 failed; 0 ignored\\n");
+            c
+        };
+        // printf exits 0: the counts are what matter.
+        assert_eq!(cargo_test_counts(cmd).unwrap(), (5, 1));
+    }
 }

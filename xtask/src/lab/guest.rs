@@ -281,3 +281,43 @@ pub fn initramfs(
     cpio.file("init", 0o755, script.as_bytes());
     Ok(cpio.finish())
 }
+
+/// Kernel style for the workbook's modules: the kernel's own checkpatch.pl
+/// (from the debug kernel's tree) must find nothing. Version checks are the
+/// compat header's job, so its two version-comparison warnings are expected.
+pub fn checkpatch(tree: &Path, dirs: &[PathBuf]) -> Result<()> {
+    let script = tree.join("scripts/checkpatch.pl");
+    let mut files = Vec::new();
+    for dir in dirs {
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "c" || e == "h") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Ok(());
+    }
+    let out = Command::new("perl")
+        .arg(&script)
+        .args(["--no-tree", "--terse", "--show-types", "--quiet"])
+        .args(["--ignore", "LINUX_VERSION_CODE,CONSTANT_COMPARISON"])
+        .arg("-f")
+        .args(&files)
+        .output()
+        .with_context(|| format!("could not run {}", script.display()))?;
+    let report = String::from_utf8_lossy(&out.stdout);
+    let findings: Vec<&str> = report
+        .lines()
+        .filter(|l| l.contains("ERROR:") || l.contains("WARNING:"))
+        .collect();
+    if !findings.is_empty() {
+        bail!(
+            "checkpatch.pl finds kernel-style problems:\n{}",
+            findings.join("\n")
+        );
+    }
+    Ok(())
+}

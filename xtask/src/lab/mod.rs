@@ -136,6 +136,11 @@ pub fn run(args: &LabArgs) -> Result<Summary> {
             .filter(|t| !t.spec.modules.is_empty())
             .map(|t| t.module_dir.clone()),
     );
+    if !user_run && let Some(debug) = kernels.iter().find(|k| k.name == "debug") {
+        let mut dirs = module_dirs.clone();
+        dirs.push(kmod.join("include"));
+        guest::checkpatch(&debug.kdir, &dirs)?;
+    }
     let mut modules = BTreeMap::new();
     for k in &kernels {
         eprintln!("==> building modules for kernel {} ({})", k.name, k.release);
