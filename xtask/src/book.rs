@@ -56,6 +56,9 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
     .map(|p| root.join(p))
     .collect();
     let watch_root = root.clone();
+    // Bumped after each rebuild; open pages poll it and reload themselves.
+    let generation = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let bump = generation.clone();
     std::thread::spawn(move || {
         let mut last = newest_mtime(&watched);
         loop {
@@ -64,14 +67,28 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
             if now > last {
                 last = now;
                 match build(&watch_root) {
-                    Ok(_) => println!("rebuilt: reload the page"),
+                    Ok(_) => {
+                        bump.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        println!("rebuilt: open pages reload themselves");
+                    }
                     Err(err) => eprintln!("rebuild failed: {err:#}"),
                 }
             }
         }
     });
     for request in server.incoming_requests() {
-        let response = static_file(&html, request.url());
+        if request.url() == "/__generation" {
+            let n = generation.load(std::sync::atomic::Ordering::SeqCst);
+            let _ = request.respond(tiny_http::Response::from_string(n.to_string()));
+            continue;
+        }
+        let response = static_file(&html, request.url()).map(|(bytes, mime)| {
+            if mime.starts_with("text/html") {
+                (with_reload_script(bytes), mime)
+            } else {
+                (bytes, mime)
+            }
+        });
         let _ = match response {
             Some((bytes, mime)) => request.respond(
                 tiny_http::Response::from_data(bytes).with_header(
@@ -85,6 +102,18 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
         };
     }
     Ok(())
+}
+
+/// Served pages (never the built files) poll for a newer build.
+fn with_reload_script(html: Vec<u8>) -> Vec<u8> {
+    const SCRIPT: &str = "<script>(function(){var seen=null;setInterval(function(){\
+fetch('/__generation').then(function(r){return r.text();}).then(function(g){\
+if(seen!==null&&g!==seen){location.reload();}seen=g;}).catch(function(){});},1000);})();</script>";
+    let text = String::from_utf8_lossy(&html);
+    match text.rfind("</body>") {
+        Some(at) => format!("{}{SCRIPT}{}", &text[..at], &text[at..]).into_bytes(),
+        None => html,
+    }
 }
 
 /// Reads the file an URL names inside `dir`; refuses paths that leave it.
@@ -373,6 +402,14 @@ mod tests {
         let snap = "---\nsource: x\nexpression: y\n---\nline 1\nline 2\n";
         assert_eq!(snapshot_body(snap).unwrap(), "line 1\nline 2\n");
         assert!(snapshot_body("no front matter").is_err());
+    }
+
+    #[test]
+    fn served_pages_poll_for_rebuilds() {
+        let page = with_reload_script(b"<html><body>x</body></html>".to_vec());
+        let page = String::from_utf8(page).unwrap();
+        assert!(page.contains("/__generation") && page.ends_with("</script></body></html>"));
+        assert_eq!(with_reload_script(b"no body".to_vec()), b"no body");
     }
 
     #[test]
