@@ -29,3 +29,19 @@ pub use nlmsg::{
 };
 pub use rtattr::{RtAttr, RtAttrIter, rta_align};
 pub use socket::{NlSocket, Received};
+
+/// How every program of the workbook ends: success, or its error on stderr
+/// after the program's name (`{:#}` shows an error's whole chain of causes),
+/// with exit status 1.
+pub fn exit_code<E: std::fmt::Display>(
+    program: &str,
+    result: Result<(), E>,
+) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{program}: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

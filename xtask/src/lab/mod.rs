@@ -188,7 +188,7 @@ pub fn run(args: &LabArgs) -> Result<Summary> {
         }
     }
     let accel = {
-        let probe = cache.join("lab/boots/probe.cpio");
+        let probe = boots_dir(&cache)?.join("probe.cpio");
         std::fs::create_dir_all(probe.parent().context("no parent")?)?;
         std::fs::write(&probe, guest::initramfs(&[], &programs, &BTreeMap::new())?)?;
         qemu::choose_accel(&kernels[0].vmlinux, &probe, &cache)
@@ -400,7 +400,7 @@ fn run_batch(
             results.extend(fail_all(
                 &rest,
                 &format!(
-                    "the guest did not start the tests ({why}; see target/lab/boots/*.console)"
+                    "the guest did not start the tests ({why}; see the console logs in target/lab/boots/)"
                 ),
             ));
             break;
@@ -433,8 +433,7 @@ fn boot_once(
     cache: &Path,
     label: &str,
 ) -> Result<(transcript::Parsed, bool)> {
-    let dir = cache.join("lab/boots");
-    std::fs::create_dir_all(&dir)?;
+    let dir = boots_dir(cache)?;
     let initrd = dir.join(format!("{label}.cpio"));
     std::fs::write(&initrd, guest::initramfs(tests, programs, modules)?)?;
     let limit =
@@ -455,6 +454,34 @@ fn boot_once(
         .find(|l| l.text.contains("@@LAB BOOTED"))
         .map_or(started.elapsed(), |l| l.at);
     Ok((parsed, boot.timed_out))
+}
+
+/// This run's initramfs images and console logs: `target/lab/boots/<pid>`,
+/// so two lab runs at once never overwrite each other's files. Folders of
+/// runs that have ended are removed, except the newest, kept for reading.
+fn boots_dir(cache: &Path) -> Result<PathBuf> {
+    let all = cache.join("lab/boots");
+    let mine = all.join(std::process::id().to_string());
+    if !mine.is_dir() {
+        std::fs::create_dir_all(&mine)?;
+        let mut ended: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&all)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.is_dir()
+                    && p.file_name()
+                        .and_then(|n| n.to_str())
+                        .and_then(|n| n.parse::<u32>().ok())
+                        .is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists())
+            })
+            .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
+            .collect();
+        ended.sort();
+        ended.pop();
+        for (_, old) in ended {
+            let _ = std::fs::remove_dir_all(old);
+        }
+    }
+    Ok(mine)
 }
 
 /// Pass or fail, judged by markers and the kernel log, never by QEMU's status.

@@ -24,18 +24,12 @@ use neli::socket::synchronous::NlSocketHandle;
 use neli::types::Buffer;
 use neli::utils::Groups;
 use nlbook_common::socket::{peek, set_recv_timeout};
-use nlbook_common::{Errno, SysError};
+use nlbook_common::{Errno, SysError, exit_code};
 
 const PROGRAM: &str = "ch01-echo-neli";
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{PROGRAM}: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code(PROGRAM, run())
 }
 
 /// A neli socket error as the failed call and its errno, when it has one.

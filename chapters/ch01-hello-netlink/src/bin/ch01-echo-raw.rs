@@ -18,19 +18,13 @@ use ch01_hello_netlink::echo::{
 };
 use nlbook_common::uapi::{NLM_F_REQUEST, NLMSG_ERROR};
 use nlbook_common::{
-    NLMSG_HDRLEN, NlMsgErr, NlMsgHdr, NlMsgIter, NlSocket, nlmsg_length, nlmsg_space,
+    NLMSG_HDRLEN, NlMsgErr, NlMsgHdr, NlMsgIter, NlSocket, exit_code, nlmsg_length, nlmsg_space,
 };
 
 const PROGRAM: &str = "ch01-echo-raw";
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{PROGRAM}: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code(PROGRAM, run())
 }
 
 fn run() -> Result<()> {

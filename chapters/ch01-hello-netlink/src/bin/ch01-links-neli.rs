@@ -20,25 +20,16 @@ use neli::socket::synchronous::NlSocketHandle;
 use neli::utils::Groups;
 use nlbook_common::rtattr::cstr;
 use nlbook_common::socket::set_recv_timeout;
-use nlbook_common::{Errno, NlMsgHdr, in_fresh_netns};
+use nlbook_common::{Errno, NlMsgHdr, exit_code, in_fresh_netns};
 
 const PROGRAM: &str = "ch01-links-neli";
 
 fn main() -> ExitCode {
-    match in_fresh_netns(run) {
-        Ok(Ok(report)) => {
-            print!("{report}");
-            ExitCode::SUCCESS
-        }
-        Ok(Err(e)) => {
-            eprintln!("{PROGRAM}: {e:#}");
-            ExitCode::FAILURE
-        }
-        Err(e) => {
-            eprintln!("{PROGRAM}: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    // The namespace's own error (no CAP_SYS_ADMIN) or the program's.
+    let result = in_fresh_netns(run)
+        .map_err(anyhow::Error::from)
+        .and_then(|report| report.map(|text| print!("{text}")));
+    exit_code(PROGRAM, result)
 }
 
 /// neli's header, as the fields the report prints.

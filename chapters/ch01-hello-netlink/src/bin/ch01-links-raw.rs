@@ -21,27 +21,18 @@ use nlbook_common::uapi::{
     NLMSG_DONE, NLMSG_ERROR, RTM_GETLINK, RTM_NEWLINK,
 };
 use nlbook_common::{
-    Errno, NLMSG_HDRLEN, NlMsg, NlMsgErr, NlMsgHdr, NlMsgIter, RtAttrIter, SysError,
+    Errno, NLMSG_HDRLEN, NlMsg, NlMsgErr, NlMsgHdr, NlMsgIter, RtAttrIter, SysError, exit_code,
     in_fresh_netns, nlmsg_align, nlmsg_length, nlmsg_space,
 };
 
 const PROGRAM: &str = "ch01-links-raw";
 
 fn main() -> ExitCode {
-    match in_fresh_netns(run) {
-        Ok(Ok(report)) => {
-            print!("{report}");
-            ExitCode::SUCCESS
-        }
-        Ok(Err(e)) => {
-            eprintln!("{PROGRAM}: {e:#}");
-            ExitCode::FAILURE
-        }
-        Err(e) => {
-            eprintln!("{PROGRAM}: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    // The namespace's own error (no CAP_SYS_ADMIN) or the program's.
+    let result = in_fresh_netns(run)
+        .map_err(anyhow::Error::from)
+        .and_then(|report| report.map(|text| print!("{text}")));
+    exit_code(PROGRAM, result)
 }
 
 // ANCHOR: run
