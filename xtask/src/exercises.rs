@@ -5,8 +5,63 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
+use serde::Deserialize;
 
 use crate::workspace;
+
+/// How an exercise is graded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// `cargo test` of the crate.
+    Rust,
+    /// The module runs in the VM lab, with the tests of its `lab.toml`.
+    Kmod,
+}
+
+/// One entry of `exercises/exercises.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exercise {
+    pub name: String,
+    pub chapter: String,
+    pub kind: Kind,
+    pub points: u32,
+    #[serde(default)]
+    pub hints: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Catalog {
+    exercise: Vec<Exercise>,
+}
+
+/// The exercises, in book order, from `exercises/exercises.toml`.
+pub fn catalog(root: &Path) -> Result<Vec<Exercise>> {
+    let path = root.join("exercises/exercises.toml");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let catalog: Catalog =
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let mut seen = std::collections::BTreeSet::new();
+    for e in &catalog.exercise {
+        if !seen.insert(&e.name) {
+            bail!("{}: exercise `{}` listed twice", path.display(), e.name);
+        }
+        for dir in ["exercises", "solutions"] {
+            if !root.join(dir).join(&e.name).is_dir() {
+                bail!(
+                    "{}: exercise `{}` has no folder {dir}/{}",
+                    path.display(),
+                    e.name,
+                    e.name
+                );
+            }
+        }
+    }
+    Ok(catalog.exercise)
+}
 
 /// Exercise crates under `dir` (each a directory with a Cargo.toml).
 pub fn crates_in(dir: &Path) -> Result<Vec<PathBuf>> {

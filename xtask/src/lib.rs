@@ -4,6 +4,7 @@
 pub mod book;
 pub mod demo;
 pub mod exercises;
+pub mod grade;
 pub mod lab;
 pub mod process;
 pub mod provision;

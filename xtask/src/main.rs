@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use xtask::{book, demo, lab, provision, test, workspace};
+use xtask::{book, demo, grade, lab, provision, test, workspace};
 
 #[derive(Parser)]
 #[command(
@@ -31,6 +31,8 @@ enum Command {
     Test(test::TestArgs),
     /// Run kernel modules and their Rust programs in pinned kernels under QEMU.
     Lab(lab::LabArgs),
+    /// Grade students' submissions (copies of exercises/): table, JSON, JUnit XML.
+    Grade(grade::GradeArgs),
     /// Install the Debian packages the workbook needs (run once as root).
     Setup,
 }
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
             0 => Ok(()),
             n => Err(anyhow::anyhow!("{n} lab test(s) failed")),
         }),
+        Command::Grade(args) => grade::run(&args),
         Command::Setup => provision::ensure_all(),
     };
     match result {

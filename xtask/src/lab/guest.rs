@@ -126,61 +126,79 @@ fn ensure_static(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Builds the modules of `module_dirs` for `kernel` in a mirror of their
-/// sources (Kbuild writes objects beside the sources; the repository stays
-/// clean). Returns `chapter/x.ko` -> built file. Any compiler warning fails.
-pub fn build_modules(
+/// The modules of one folder built for one kernel: file name -> `.ko`.
+pub type Built = BTreeMap<String, PathBuf>;
+
+/// Builds the modules of `dir` for `kernel` in a mirror of its sources
+/// (Kbuild writes objects beside the sources; the repository stays clean).
+/// Any compiler warning fails the build.
+pub fn build_module_dir(
     kmod_root: &Path,
-    module_dirs: &[PathBuf],
+    dir: &Path,
     kernel: &Kernel,
     cache: &Path,
-) -> Result<BTreeMap<String, PathBuf>> {
+) -> Result<Built> {
     let mirror = cache.join("lab/kmod").join(&kernel.name);
-    let mut built = BTreeMap::new();
     // The shared headers every module includes as `$(src)/../include`.
     sync_dir(&kmod_root.join("include"), &mirror.join("include"))?;
-    for dir in module_dirs {
-        let name = dir
-            .file_name()
-            .and_then(|n| n.to_str())
-            .context("module dir name")?;
-        let target = mirror.join(name);
-        sync_dir(dir, &target)?;
-        let mut make = Command::new("make");
-        make.arg("-C")
-            .arg(&kernel.kdir)
-            .arg(format!("M={}", target.display()))
-            .arg("modules");
-        let shown = process::display(&make);
-        let out = make
-            .output()
-            .with_context(|| format!("could not run `{shown}`"))?;
-        let log = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+    let name = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .context("module dir name")?;
+    // The workbook's chapters keep one build folder each (fast rebuilds);
+    // any other folder (a reader's, a student's copy) gets its own and a
+    // clean start, so no module of an earlier build can be picked up.
+    let target = if dir.parent() == Some(kmod_root) {
+        mirror.join(name)
+    } else {
+        let key = super::kernels::fnv1a(dir.to_string_lossy().as_bytes());
+        let target = mirror.join(format!("{name}-{key:016x}"));
+        if target.exists() {
+            std::fs::remove_dir_all(&target)?;
+        }
+        target
+    };
+    sync_dir(dir, &target)?;
+    let mut make = Command::new("make");
+    make.arg("-C")
+        .arg(&kernel.kdir)
+        .arg(format!("M={}", target.display()))
+        .arg("modules");
+    let shown = process::display(&make);
+    let out = make
+        .output()
+        .with_context(|| format!("could not run `{shown}`"))?;
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if !out.status.success() {
+        let errors: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("error") || l.contains("warning:"))
+            .collect();
+        bail!(
+            "building {name} for kernel {} failed:\n{}",
+            kernel.name,
+            errors.join("\n")
         );
-        if !out.status.success() {
-            bail!(
-                "building {name} for kernel {} failed:\n{shown}\n{log}",
-                kernel.name
-            );
-        }
-        let warnings: Vec<&str> = log.lines().filter(|l| l.contains("warning:")).collect();
-        if !warnings.is_empty() {
-            bail!(
-                "{name} builds with warnings against kernel {}:\n{}",
-                kernel.name,
-                warnings.join("\n")
-            );
-        }
-        for entry in std::fs::read_dir(&target)? {
-            let path = entry?.path();
-            if path.extension().is_some_and(|e| e == "ko")
-                && let Some(file) = path.file_name().and_then(|n| n.to_str())
-            {
-                built.insert(format!("{name}/{file}"), path.clone());
-            }
+    }
+    let warnings: Vec<&str> = log.lines().filter(|l| l.contains("warning:")).collect();
+    if !warnings.is_empty() {
+        bail!(
+            "{name} builds with warnings against kernel {} (the lab accepts none):\n{}",
+            kernel.name,
+            warnings.join("\n")
+        );
+    }
+    let mut built = Built::new();
+    for entry in std::fs::read_dir(&target)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "ko")
+            && let Some(file) = path.file_name().and_then(|n| n.to_str())
+        {
+            built.insert(file.to_string(), path.clone());
         }
     }
     Ok(built)
@@ -224,7 +242,7 @@ fn sync_dir(from: &Path, to: &Path) -> Result<()> {
 pub fn initramfs(
     tests: &[&LabTest],
     programs: &BTreeMap<String, PathBuf>,
-    modules: &BTreeMap<String, PathBuf>,
+    modules: &BTreeMap<PathBuf, Built>,
 ) -> Result<Vec<u8>> {
     let mut cpio = Cpio::default();
     for dir in [
@@ -254,9 +272,12 @@ pub fn initramfs(
         let mut mods = Vec::new();
         for m in &test.spec.modules {
             let key = format!("{}/{m}", test.chapter);
-            let path = modules.get(&key).with_context(|| {
-                format!("module {key} was not built (is it in the chapter's Kbuild?)")
-            })?;
+            let path = modules
+                .get(&test.module_dir)
+                .and_then(|built| built.get(m))
+                .with_context(|| {
+                    format!("module {key} was not built (is it in the Kbuild file?)")
+                })?;
             if added.insert(key.clone()) {
                 if added.insert(format!("dir/{}", test.chapter)) {
                     cpio.dir(&format!("lab/mod/{}", test.chapter));

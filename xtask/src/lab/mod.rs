@@ -73,9 +73,19 @@ impl Summary {
     }
 }
 
+/// How results are judged and shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The workbook's own tests: verdict plus the recorded snapshot.
+    Snapshots,
+    /// A reader's module and program: verdict, and the output printed.
+    Show,
+    /// Grading: verdict only (a student's output is not the reference's).
+    Verdict,
+}
+
 pub fn run(args: &LabArgs) -> Result<Summary> {
     let root = workspace::root();
-    let cache = crate::cache_dir();
     let kmod = root.join("kmod");
     let user_run = args.program.is_some() || args.module_dir.is_some();
     let tests = if user_run {
@@ -113,6 +123,20 @@ pub fn run(args: &LabArgs) -> Result<Summary> {
         // SAFETY: set before any thread starts; insta reads it on first use.
         unsafe { std::env::set_var("INSTA_UPDATE", "always") };
     }
+    let mode = if user_run {
+        Mode::Show
+    } else {
+        Mode::Snapshots
+    };
+    execute(tests, &kernel_names, mode)
+}
+
+/// Runs `tests` on the kernels named, building what they need.
+pub fn execute(tests: Vec<LabTest>, kernel_names: &[String], mode: Mode) -> Result<Summary> {
+    let root = workspace::root();
+    let cache = crate::cache_dir();
+    let kmod = root.join("kmod");
+    let user_run = mode == Mode::Show;
     crate::provision::ensure_packages(&[
         "qemu-system-x86",
         "busybox-static",
@@ -123,7 +147,7 @@ pub fn run(args: &LabArgs) -> Result<Summary> {
 
     // Kernels first (downloads, the debug build), then what goes into guests.
     let mut kernels = Vec::new();
-    for name in &kernel_names {
+    for name in kernel_names {
         if tests.iter().any(|t| t.runs_on(name)) {
             kernels.push(kernels::prepare(name, &cache)?);
         }
@@ -136,39 +160,54 @@ pub fn run(args: &LabArgs) -> Result<Summary> {
             .filter(|t| !t.spec.modules.is_empty())
             .map(|t| t.module_dir.clone()),
     );
-    if !user_run && let Some(debug) = kernels.iter().find(|k| k.name == "debug") {
+    if mode == Mode::Snapshots
+        && let Some(debug) = kernels.iter().find(|k| k.name == "debug")
+    {
         let mut dirs = module_dirs.clone();
         dirs.push(kmod.join("include"));
         guest::checkpatch(&debug.kdir, &dirs)?;
     }
-    let mut modules = BTreeMap::new();
+    // kernel -> module folder -> its modules; a folder that does not build
+    // fails its own tests, not the run.
+    let mut modules: BTreeMap<String, BTreeMap<PathBuf, guest::Built>> = BTreeMap::new();
+    let mut broken: BTreeMap<(String, PathBuf), String> = BTreeMap::new();
     for k in &kernels {
         eprintln!("==> building modules for kernel {} ({})", k.name, k.release);
-        modules.insert(
-            k.name.clone(),
-            guest::build_modules(&kmod, &module_dirs, k, &cache)?,
-        );
+        for dir in &module_dirs {
+            match guest::build_module_dir(&kmod, dir, k, &cache) {
+                Ok(built) => {
+                    modules
+                        .entry(k.name.clone())
+                        .or_default()
+                        .insert(dir.clone(), built);
+                }
+                Err(e) => {
+                    eprintln!("{e:#}");
+                    broken.insert((k.name.clone(), dir.clone()), format!("{e:#}"));
+                }
+            }
+        }
     }
-    let user_modules: Option<Vec<String>> = user_run.then(|| {
-        modules
-            .values()
-            .next()
-            .map(|m| m.keys().cloned().collect())
-            .unwrap_or_default()
-    });
-    let tests: Vec<LabTest> = match user_modules {
-        Some(mods) => tests
+    if user_run && let Some((_, why)) = broken.iter().next() {
+        bail!("{why}");
+    }
+    let tests: Vec<LabTest> = match user_run {
+        // A reader's module folder: load every module it built.
+        true => tests
             .into_iter()
             .map(|mut t| {
-                t.spec.modules = mods
-                    .iter()
-                    .map(|m| m.rsplit('/').next().unwrap_or(m).to_string())
-                    .collect();
+                t.spec.modules = modules
+                    .values()
+                    .next()
+                    .and_then(|m| m.get(&t.module_dir))
+                    .map(|built| built.keys().cloned().collect())
+                    .unwrap_or_default();
                 t
             })
             .collect(),
-        None => tests,
+        false => tests,
     };
+    let empty = BTreeMap::new();
 
     // Plan boots: per kernel one batch of ordinary tests, and a boot of its
     // own for each deliberately buggy variant.
@@ -177,6 +216,7 @@ pub fn run(args: &LabArgs) -> Result<Summary> {
         let on: Vec<LabTest> = tests
             .iter()
             .filter(|t| t.runs_on(&k.name))
+            .filter(|t| !broken.contains_key(&(k.name.clone(), t.module_dir.clone())))
             .cloned()
             .collect();
         let (alone, batch): (Vec<_>, Vec<_>) = on.into_iter().partition(|t| t.spec.own_boot);
@@ -221,7 +261,7 @@ pub fn run(args: &LabArgs) -> Result<Summary> {
                             &kernel,
                             rest,
                             &programs,
-                            &modules[&kernel.name],
+                            modules.get(&kernel.name).unwrap_or(&empty),
                             accel,
                             &cache,
                             &label,
@@ -249,12 +289,32 @@ pub fn run(args: &LabArgs) -> Result<Summary> {
 
     let snapshot_dir = root.join("tests/snapshots/lab");
     let mut outcomes = Vec::new();
+    for t in &tests {
+        for k in &kernels {
+            if let Some(why) = broken.get(&(k.name.clone(), t.module_dir.clone()))
+                && t.runs_on(&k.name)
+            {
+                outcomes.push(Outcome {
+                    test_id: t.id.clone(),
+                    kernel: k.name.clone(),
+                    passed: false,
+                    reason: format!(
+                        "module does not build: {}",
+                        why.lines().take(3).collect::<Vec<_>>().join(" / ")
+                    ),
+                    seconds: 0.0,
+                });
+            }
+        }
+    }
     for (kernel, test, run) in &results {
         let body = snapshot_body(test, run);
         let (mut passed, mut reason) = verdict(test, &kernel.name, run);
-        if user_run {
+        if mode == Mode::Show {
             println!("---- {} on {} ----\n{body}", test.id, kernel.name);
-        } else if let Err(why) = check_snapshot(&snapshot_dir, test, &kernel.name, &body) {
+        } else if mode == Mode::Snapshots
+            && let Err(why) = check_snapshot(&snapshot_dir, test, &kernel.name, &body)
+        {
             passed = false;
             reason = if reason.is_empty() {
                 why
@@ -272,7 +332,7 @@ pub fn run(args: &LabArgs) -> Result<Summary> {
     }
     print_table(
         &outcomes,
-        &kernel_names,
+        kernel_names,
         &boot_times.into_inner().unwrap_or_default(),
         accel,
     );
@@ -428,7 +488,7 @@ fn boot_once(
     kernel: &Kernel,
     tests: &[&LabTest],
     programs: &BTreeMap<String, PathBuf>,
-    modules: &BTreeMap<String, PathBuf>,
+    modules: &BTreeMap<PathBuf, guest::Built>,
     accel: qemu::Accel,
     cache: &Path,
     label: &str,
