@@ -8,6 +8,7 @@ pub mod grade;
 pub mod lab;
 pub mod process;
 pub mod provision;
+pub mod student;
 pub mod test;
 pub mod workspace;
 

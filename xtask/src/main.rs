@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use xtask::{book, demo, grade, lab, provision, test, workspace};
+use xtask::{book, demo, grade, lab, provision, student, test, workspace};
 
 #[derive(Parser)]
 #[command(
@@ -31,6 +31,8 @@ enum Command {
     Test(test::TestArgs),
     /// Run kernel modules and their Rust programs in pinned kernels under QEMU.
     Lab(lab::LabArgs),
+    /// Check your current exercise (or a named one); --hint, --list.
+    Exercise(student::ExerciseArgs),
     /// Grade students' submissions (copies of exercises/): table, JSON, JUnit XML.
     Grade(grade::GradeArgs),
     /// Install the Debian packages the workbook needs (run once as root).
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
             0 => Ok(()),
             n => Err(anyhow::anyhow!("{n} lab test(s) failed")),
         }),
+        Command::Exercise(args) => student::run(&args),
         Command::Grade(args) => grade::run(&args),
         Command::Setup => provision::ensure_all(),
     };

@@ -114,3 +114,41 @@ pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() == 0 }
 }
+
+/// Host tests create network namespaces (CAP_SYS_ADMIN). As a plain user the
+/// suite re-runs them in a user namespace where it has that right.
+pub fn with_network_namespace_rights(cmd: Command) -> Result<Command> {
+    if has_cap_sys_admin() {
+        return Ok(cmd);
+    }
+    let probe = Command::new("unshare").args(["-Urn", "true"]).status();
+    if !probe.is_ok_and(|s| s.success()) {
+        bail!(
+            "the host tests need CAP_SYS_ADMIN to create network namespaces, and this user cannot get it \
+             with `unshare -Urn` (unprivileged user namespaces disabled?). Run as root, or enable them \
+             (sysctl kernel.unprivileged_userns_clone=1 on Debian)"
+        );
+    }
+    eprintln!("    (not root: running the host tests under `unshare -Urn`)");
+    let mut wrapped = Command::new("unshare");
+    wrapped
+        .arg("-Urn")
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    if let Some(dir) = cmd.get_current_dir() {
+        wrapped.current_dir(dir);
+    }
+    Ok(wrapped)
+}
+
+fn has_cap_sys_admin() -> bool {
+    const CAP_SYS_ADMIN: u32 = 21;
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("CapEff:"))
+                .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        })
+        .is_some_and(|caps| caps & (1 << CAP_SYS_ADMIN) != 0)
+}
