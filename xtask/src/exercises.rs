@@ -1,8 +1,7 @@
 //! The exercise set checks itself (the rustlings idea): every solution
 //! passes its tests, every untouched starter fails them.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
@@ -63,113 +62,73 @@ pub fn catalog(root: &Path) -> Result<Vec<Exercise>> {
     Ok(catalog.exercise)
 }
 
-/// Exercise crates under `dir` (each a directory with a Cargo.toml).
-pub fn crates_in(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("reading {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("Cargo.toml").is_file())
-        .collect();
-    found.sort();
-    Ok(found)
-}
-
-/// What `cargo test` of one exercise crate did.
-pub struct TestRun {
-    pub passed: bool,
-    /// The tests ran (and failed) rather than the crate failing to build.
-    pub tests_ran: bool,
-    pub output: String,
-}
-
-/// Tests one exercise crate in a target directory of its own: a starter and
-/// its solution share a package name, and a shared target directory would
-/// let one reuse the other's test binary.
-pub fn test_crate(krate: &Path, target_dir: &Path) -> Result<TestRun> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .arg("test")
-        .arg("--manifest-path")
-        .arg(krate.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(target_dir)
-        .output()
-        .context("could not run cargo")?;
-    let output = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(TestRun {
-        passed: out.status.success(),
-        tests_ran: output.contains("test result:"),
-        output,
-    })
-}
-
-/// Every solution passes; every starter fails its tests (and compiles).
-pub fn self_check() -> Result<usize> {
+/// The exercise set checks itself (the rustlings idea), through the grader
+/// instructors use: `solutions/` scores full marks on every exercise, the
+/// untouched `exercises/` scores zero on every one, and the half-done and
+/// hostile submissions in `tests/fixtures/submissions` score exactly what
+/// `expected.toml` there says. Returns (checks passed, checks failed).
+pub fn self_check() -> Result<(usize, usize)> {
     let root = workspace::root();
-    let target = crate::cache_dir().join("exercises");
-    let mut problems = Vec::new();
-    let solutions = crates_in(&root.join("solutions"))?;
-    for solution in &solutions {
-        let name = solution
-            .file_name()
-            .context("name")?
-            .to_string_lossy()
-            .into_owned();
-        let starter = root.join("exercises").join(&name);
-        if !starter.join("Cargo.toml").is_file() {
-            problems.push(format!(
-                "solutions/{name} has no starter in exercises/{name}"
-            ));
-            continue;
+    let fixtures = root.join("tests/fixtures/submissions");
+    let mut submissions = vec![
+        ("solutions".to_string(), root.join("solutions")),
+        ("exercises".to_string(), root.join("exercises")),
+    ];
+    submissions.extend(crate::grade::submissions_of(&fixtures, true)?);
+    let grades = crate::grade::grade(&submissions, None, &[])?;
+    let expected: toml::Table =
+        toml::from_str(&std::fs::read_to_string(fixtures.join("expected.toml"))?)?;
+    let (mut passed, mut failed) = (0, 0);
+    let mut verdict = |ok: bool, what: String| {
+        if ok {
+            passed += 1;
+        } else {
+            failed += 1;
+            eprintln!("    WRONG: {what}");
         }
-        let done = test_crate(solution, &target.join("solutions").join(&name))?;
-        if !done.passed {
-            problems.push(format!(
-                "solutions/{name} fails its tests:\n{}",
-                tail(&done.output)
-            ));
+    };
+    for g in &grades {
+        for e in &g.exercises {
+            let at = format!(
+                "{} {}: scored {}/{}",
+                g.submission, e.exercise, e.score, e.points
+            );
+            match g.submission.as_str() {
+                "solutions" => verdict(
+                    e.score == f64::from(e.points),
+                    format!("{at}, a solution must score full marks"),
+                ),
+                "exercises" => verdict(
+                    e.score == 0.0 && e.tests.iter().all(|t| !t.passed),
+                    format!("{at}, every test of an untouched starter must fail"),
+                ),
+                fixture => {
+                    let want = expected.get(fixture).and_then(|f| f.get(&e.exercise));
+                    let Some(want) = want else {
+                        verdict(false, format!("{at}: expected.toml says nothing of it"));
+                        continue;
+                    };
+                    let score = want.get("score").and_then(|v| v.as_float()).unwrap_or(-1.0);
+                    verdict(
+                        (e.score - score).abs() < 0.005,
+                        format!("{at}, expected {score}"),
+                    );
+                    let reasons = want
+                        .get("reasons")
+                        .and_then(|v| v.as_array())
+                        .cloned()
+                        .unwrap_or_default();
+                    for reason in reasons.iter().filter_map(|r| r.as_str()) {
+                        let said = e
+                            .reason
+                            .iter()
+                            .chain(e.tests.iter().map(|t| &t.detail))
+                            .any(|r| r.contains(reason));
+                        verdict(said, format!("{at}: no reason mentions `{reason}`"));
+                    }
+                }
+            }
         }
-        let todo = test_crate(&starter, &target.join("exercises").join(&name))?;
-        if todo.passed {
-            problems.push(format!(
-                "exercises/{name} passes its tests untouched: the starter gives the answer away"
-            ));
-        } else if !todo.tests_ran {
-            problems.push(format!(
-                "exercises/{name} does not compile; a starter must build and fail its tests:\n{}",
-                tail(&todo.output)
-            ));
-        }
-        eprintln!(
-            "    {name}: solution {}, starter {}",
-            verdict(done.passed),
-            verdict(!todo.passed && todo.tests_ran)
-        );
     }
-    for starter in crates_in(&root.join("exercises"))? {
-        if !root
-            .join("solutions")
-            .join(starter.file_name().context("name")?)
-            .is_dir()
-        {
-            problems.push(format!("{} has no solution", starter.display()));
-        }
-    }
-    if !problems.is_empty() {
-        bail!("{}", problems.join("\n"));
-    }
-    Ok(solutions.len())
-}
-
-fn verdict(ok: bool) -> &'static str {
-    if ok { "ok" } else { "WRONG" }
-}
-
-fn tail(output: &str) -> String {
-    let lines: Vec<&str> = output.lines().collect();
-    lines[lines.len().saturating_sub(25)..].join("\n")
+    Ok((passed, failed))
 }

@@ -28,7 +28,12 @@ use crate::workspace;
 #[derive(clap::Args, Debug)]
 pub struct GradeArgs {
     /// A submission (a copy of exercises/), or with --class a folder of them.
-    pub submission: PathBuf,
+    #[arg(required_unless_present = "self_check")]
+    pub submission: Option<PathBuf>,
+    /// Check the exercise set instead: solutions score full marks, starters
+    /// zero, the fixtures in tests/fixtures/submissions their expected scores.
+    #[arg(long, conflicts_with_all = ["submission", "class"])]
+    pub self_check: bool,
     /// SUBMISSION holds one submission per folder (a class).
     #[arg(long)]
     pub class: bool,
@@ -83,7 +88,18 @@ const LIMIT_PROCESSES: u64 = 64;
 const NOBODY: u32 = 65534;
 
 pub fn run(args: &GradeArgs) -> Result<()> {
-    let submissions = submissions_of(&args.submission, args.class)?;
+    if args.self_check {
+        let (passed, failed) = exercises::self_check()?;
+        println!("exercise set self-check: {passed} passed, {failed} failed");
+        if failed > 0 {
+            bail!("the exercise set does not check out");
+        }
+        return Ok(());
+    }
+    let Some(submission) = &args.submission else {
+        bail!("name a submission folder (or --self-check)");
+    };
+    let submissions = submissions_of(submission, args.class)?;
     let grades = grade(&submissions, args.hidden_tests.as_deref(), &args.exercise)?;
     print_table(&grades);
     let out = workspace::root().join(&args.out);
@@ -153,7 +169,11 @@ pub fn grade(
             match exercise.kind {
                 Kind::Rust => {
                     eprintln!("==> grading {name}: {}", exercise.name);
-                    exercises.push(grade_rust(&root, exercise, &student, hidden, &slot));
+                    // One build folder per exercise, reused by every
+                    // submission: cargo then sees one package whose sources
+                    // changed, rebuilds it and keeps its dependencies.
+                    let build = crate::cache_dir().join("grade/build").join(&exercise.name);
+                    exercises.push(grade_rust(&root, exercise, &student, hidden, &build));
                 }
                 Kind::Kmod => match kmod_tests(&root, exercise, &student, &slot, index) {
                     Ok(tests) => {
@@ -269,8 +289,13 @@ fn try_grade_rust(
     let executables = match build_tests(slot, &target)? {
         Ok(exes) => exes,
         Err(errors) => {
+            let first = errors
+                .lines()
+                .find(|l| l.starts_with("error"))
+                .unwrap_or("")
+                .to_string();
             return Ok(ExerciseGrade {
-                reason: Some(format!("does not compile:\n{errors}")),
+                reason: Some(format!("does not compile: {first}\n{errors}")),
                 ..zero(exercise, "")
             });
         }
@@ -417,7 +442,7 @@ fn build_tests(
             exes.push(PathBuf::from(exe));
         }
     }
-    if exes.is_empty() {
+    if exes.is_empty() || exes.iter().any(|e| !e.is_file()) {
         return Ok(Err(tail(&stderr, 30)));
     }
     exes.sort();
@@ -439,6 +464,16 @@ pub fn ensure_sandbox_works() -> Result<()> {
         bail!(
             "grading runs student code as an unprivileged user, which needs root: run `cargo xtask grade` as root"
         );
+    }
+    let root = workspace::root();
+    for private in ["/tmp", "/var/tmp", "/dev/shm"] {
+        if root.starts_with(private) {
+            bail!(
+                "grading gives each test a private {private}, which would hide this workbook at {}: \
+                 clone it elsewhere to grade",
+                root.display()
+            );
+        }
     }
     // Orphaned processes of a killed test come to us, to be reaped.
     // SAFETY: prctl with integer arguments.
@@ -514,8 +549,16 @@ fn run_sandboxed(program: &Path, args: &[&str], dir: &Path, wall: Duration) -> R
     let outcome = if timed_out {
         format!("killed after {} s (hangs?)", wall.as_secs())
     } else if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&status) {
+        let why = match signal {
+            libc::SIGXFSZ => "SIGXFSZ: wrote past the file-size limit",
+            libc::SIGXCPU => "SIGXCPU: used up its CPU time",
+            libc::SIGABRT => "SIGABRT: aborted (out of memory?)",
+            libc::SIGSEGV => "SIGSEGV: bad memory access (stack overflow?)",
+            libc::SIGKILL => "SIGKILL",
+            _ => "a signal",
+        };
         format!(
-            "killed by signal {signal} after {:.1} s (a limit: memory, CPU time, file size?)",
+            "killed by signal {signal} ({why}) after {:.1} s",
             started.elapsed().as_secs_f64()
         )
     } else {
@@ -582,11 +625,36 @@ fn sandbox_child(map: &[u8]) -> std::io::Result<()> {
         // Changing uid made the process non-dumpable, which hands its /proc
         // files to root: it could not write its own uid_map.
         check(libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0))?;
-        check(libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET))?;
+        check(libc::unshare(
+            libc::CLONE_NEWUSER | libc::CLONE_NEWNET | libc::CLONE_NEWNS,
+        ))?;
     }
     write_proc(c"/proc/self/setgroups", b"deny")?;
     write_proc(c"/proc/self/uid_map", map)?;
     write_proc(c"/proc/self/gid_map", map)?;
+    // The only places `nobody` may write are the world-writable ones: give
+    // this run small private ones, so no test can fill the disk.
+    // SAFETY: NUL-terminated strings; a mount namespace of our own.
+    unsafe {
+        check(libc::mount(
+            std::ptr::null(),
+            c"/".as_ptr(),
+            std::ptr::null(),
+            libc::MS_REC | libc::MS_PRIVATE,
+            std::ptr::null(),
+        ))?;
+        for dir in [c"/tmp", c"/var/tmp", c"/dev/shm"] {
+            if libc::access(dir.as_ptr(), libc::F_OK) == 0 {
+                check(libc::mount(
+                    c"tmpfs".as_ptr(),
+                    dir.as_ptr(),
+                    c"tmpfs".as_ptr(),
+                    libc::MS_NOSUID | libc::MS_NODEV,
+                    c"size=64m".as_ptr().cast(),
+                ))?;
+            }
+        }
+    }
     Ok(())
 }
 

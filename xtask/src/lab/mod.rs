@@ -300,7 +300,11 @@ pub fn execute(tests: Vec<LabTest>, kernel_names: &[String], mode: Mode) -> Resu
                     passed: false,
                     reason: format!(
                         "module does not build: {}",
-                        why.lines().take(3).collect::<Vec<_>>().join(" / ")
+                        why.lines()
+                            .filter(|l| !l.trim().is_empty())
+                            .take(3)
+                            .collect::<Vec<_>>()
+                            .join("; ")
                     ),
                     seconds: 0.0,
                 });
