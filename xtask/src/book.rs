@@ -289,6 +289,14 @@ pub fn check_all_directives(root: &Path) -> Result<usize> {
             if let Err(e) = check_directive(dir, &d) {
                 problems.push(format!("{}: {e:#}", page.display()));
             }
+            if d.kind != "snapshot" && is_code(&d.path) && !inside_fence(text, d.span.start) {
+                problems.push(format!(
+                    "{}: {{{{#{} {}}}}} includes code outside a ``` block: it would render as prose",
+                    page.display(),
+                    d.kind,
+                    d.path.display()
+                ));
+            }
         }
     }
     if !problems.is_empty() {
@@ -299,6 +307,17 @@ pub fn check_all_directives(root: &Path) -> Result<usize> {
         );
     }
     Ok(count)
+}
+
+fn is_code(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e, "rs" | "c" | "h" | "toml" | "sh" | "config"))
+}
+
+/// Whether byte `at` of a page lies inside a fenced code block.
+fn inside_fence(text: &str, at: usize) -> bool {
+    text[..at].lines().filter(|l| l.trim_start().starts_with("```")).count() % 2 == 1
 }
 
 fn collect_markdown(dir: &Path, pages: &mut BTreeMap<PathBuf, String>) -> Result<()> {
@@ -395,6 +414,14 @@ mod tests {
         assert_eq!(found[0].selector.as_deref(), Some("main"));
         assert_eq!(found[1].kind, "snapshot");
         assert_eq!(found[2].selector.as_deref(), Some("3:9"));
+    }
+
+    #[test]
+    fn knows_when_an_include_is_fenced() {
+        let page = "text\n```rust\n{{#include a.rs}}\n```\n{{#include b.rs}}\n";
+        let found = directives(page);
+        assert!(inside_fence(page, found[0].span.start));
+        assert!(!inside_fence(page, found[1].span.start));
     }
 
     #[test]

@@ -69,7 +69,8 @@ pub fn parse(lines: &[Line], console: &[String]) -> Parsed {
             Some(at) => (&line.text[..at], Some(&line.text[at + 6..])),
             None => (line.text.as_str(), None),
         };
-        if !before.is_empty()
+        // Blank program lines count; the empty text before a marker does not.
+        if (marker.is_none() || !before.is_empty())
             && let Some((run, phase, began)) = current.as_mut()
         {
             run.duration = line.at.saturating_sub(*began);
