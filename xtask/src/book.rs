@@ -205,8 +205,10 @@ pub struct Directive {
 
 /// Every `{{#include}}`, `{{#rustdoc_include}}` and `{{#snapshot}}` in `text`.
 pub fn directives(text: &str) -> Vec<Directive> {
-    let re = regex::Regex::new(r"\{\{#(include|rustdoc_include|snapshot)\s+([^}\s]+)\s*\}\}")
-        .unwrap_or_else(|e| unreachable!("constant regex: {e}"));
+    let re = regex::Regex::new(
+        r"\{\{#(include|rustdoc_include|snapshot|exercise|solution)\s+([^}\s]+)\s*\}\}",
+    )
+    .unwrap_or_else(|e| unreachable!("constant regex: {e}"));
     re.captures_iter(text)
         .filter_map(|c| {
             let whole = c.get(0)?;
@@ -229,6 +231,9 @@ pub fn directives(text: &str) -> Vec<Directive> {
 /// Checks that a directive's file exists and, for a named anchor, that the
 /// file defines `ANCHOR: name` and `ANCHOR_END: name`.
 pub fn check_directive(page_dir: &Path, d: &Directive) -> Result<()> {
+    if matches!(d.kind.as_str(), "exercise" | "solution") {
+        return exercise_files(&d.kind, &d.path.to_string_lossy()).map(|_| ());
+    }
     let file = page_dir.join(&d.path);
     let text = std::fs::read_to_string(&file).with_context(|| {
         format!(
@@ -317,7 +322,12 @@ fn is_code(path: &Path) -> bool {
 
 /// Whether byte `at` of a page lies inside a fenced code block.
 fn inside_fence(text: &str, at: usize) -> bool {
-    text[..at].lines().filter(|l| l.trim_start().starts_with("```")).count() % 2 == 1
+    text[..at]
+        .lines()
+        .filter(|l| l.trim_start().starts_with("```"))
+        .count()
+        % 2
+        == 1
 }
 
 fn collect_markdown(dir: &Path, pages: &mut BTreeMap<PathBuf, String>) -> Result<()> {
@@ -373,25 +383,113 @@ impl Preprocessor for SnapshotPreprocessor {
     }
 }
 
-/// Expands every `{{#snapshot}}` of a page.
+/// Expands every `{{#snapshot}}`, `{{#exercise}}` and `{{#solution}}` of a page.
 pub fn expand_snapshots(page_dir: &Path, content: &str) -> Result<String> {
     let mut out = String::with_capacity(content.len());
     let mut last = 0;
     for d in directives(content)
         .into_iter()
-        .filter(|d| d.kind == "snapshot")
+        .filter(|d| matches!(d.kind.as_str(), "snapshot" | "exercise" | "solution"))
     {
         check_directive(page_dir, &d)?;
-        let text = std::fs::read_to_string(page_dir.join(&d.path))?;
-        let body = snapshot_body(&text)?;
         out.push_str(&content[last..d.span.start]);
-        out.push_str("```text\n");
-        out.push_str(body.trim_end());
-        out.push_str("\n```");
+        if d.kind == "snapshot" {
+            let text = std::fs::read_to_string(page_dir.join(&d.path))?;
+            out.push_str("```text\n");
+            out.push_str(snapshot_body(&text)?.trim_end());
+            out.push_str("\n```");
+        } else {
+            out.push_str(&exercise_page(&d.kind, &d.path.to_string_lossy())?);
+        }
         last = d.span.end;
     }
     out.push_str(&content[last..]);
     Ok(out)
+}
+
+/// The files an exercise page shows: for `exercise`, the statement, the
+/// starter and what grades it; for `solution`, the solution's code.
+fn exercise_files(kind: &str, name: &str) -> Result<Vec<PathBuf>> {
+    let root = workspace::root();
+    let (base, wanted): (PathBuf, &[&str]) = match kind {
+        "exercise" => (
+            root.join("exercises").join(name),
+            &["README.md", "src", "tests", "lab.toml", "c", "h"],
+        ),
+        _ => (root.join("solutions").join(name), &["src", "c", "h"]),
+    };
+    if !base.is_dir() {
+        bail!("{{{{#{kind} {name}}}}}: no folder {}", base.display());
+    }
+    let mut files = Vec::new();
+    for want in wanted {
+        match *want {
+            "src" | "tests" => {
+                let dir = base.join(want);
+                if dir.is_dir() {
+                    let mut rs: Vec<PathBuf> = std::fs::read_dir(&dir)?
+                        .filter_map(|e| e.ok().map(|e| e.path()))
+                        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+                        .collect();
+                    rs.sort();
+                    files.extend(rs);
+                }
+            }
+            "c" | "h" => {
+                let mut sources: Vec<PathBuf> = std::fs::read_dir(&base)?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|e| e == *want))
+                    .collect();
+                sources.sort();
+                files.extend(sources);
+            }
+            file => {
+                if base.join(file).is_file() {
+                    files.push(base.join(file));
+                }
+            }
+        }
+    }
+    if kind == "exercise" && !files.iter().any(|f| f.ends_with("README.md")) {
+        bail!("exercises/{name} has no README.md statement");
+    }
+    Ok(files)
+}
+
+/// An exercise's (or solution's) files inlined: the statement as prose, each
+/// code file in a block headed by its path.
+fn exercise_page(kind: &str, name: &str) -> Result<String> {
+    let root = workspace::root();
+    let mut page = String::new();
+    for file in exercise_files(kind, name)? {
+        let text = std::fs::read_to_string(&file)?;
+        let shown = file
+            .strip_prefix(&root)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
+        if file.ends_with("README.md") {
+            // The page has its own title.
+            let body = text
+                .split_once('\n')
+                .filter(|(first, _)| first.starts_with("# "))
+                .map_or(text.as_str(), |(_, rest)| rest);
+            page.push_str(body.trim());
+            page.push_str("\n\n");
+            continue;
+        }
+        let lang = match file.extension().and_then(|e| e.to_str()) {
+            Some("rs") => "rust,noplayground",
+            Some("c" | "h") => "c",
+            Some("toml") => "toml",
+            _ => "text",
+        };
+        page.push_str(&format!(
+            "`{shown}`:\n\n```{lang}\n{}\n```\n\n",
+            text.trim_end()
+        ));
+    }
+    Ok(page)
 }
 
 #[cfg(test)]

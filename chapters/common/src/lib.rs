@@ -15,6 +15,7 @@
 
 pub mod errno;
 pub mod link;
+pub mod membership;
 pub mod netns;
 pub mod nlmsg;
 pub mod rtattr;
