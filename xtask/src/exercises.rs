@@ -105,7 +105,10 @@ pub fn self_check() -> Result<(usize, usize)> {
                 fixture => {
                     let want = expected.get(fixture).and_then(|f| f.get(&e.exercise));
                     let Some(want) = want else {
-                        verdict(false, format!("{at}: expected.toml says nothing of it"));
+                        // A fixture leaves out the exercises it is not about.
+                        let absent = e.score == 0.0
+                            && e.reason.as_deref() == Some("missing from the submission");
+                        verdict(absent, format!("{at}: expected.toml says nothing of it"));
                         continue;
                     };
                     let score = want.get("score").and_then(|v| v.as_float()).unwrap_or(-1.0);
