@@ -210,7 +210,10 @@ pub fn execute(tests: Vec<LabTest>, kernel_names: &[String], mode: Mode) -> Resu
     let empty = BTreeMap::new();
 
     // Plan boots: per kernel one batch of ordinary tests, and a boot of its
-    // own for each deliberately buggy variant.
+    // own for each deliberately buggy variant. A kernel remembers what a
+    // module did to it (lockdep turns itself off after its first report,
+    // might_sleep reports at most once a second), so when grading, code
+    // nobody has reviewed yet gets boots of its own: one per submission.
     let mut boots: VecDeque<(Kernel, Vec<LabTest>)> = VecDeque::new();
     for k in &kernels {
         let on: Vec<LabTest> = tests
@@ -219,8 +222,13 @@ pub fn execute(tests: Vec<LabTest>, kernel_names: &[String], mode: Mode) -> Resu
             .filter(|t| !broken.contains_key(&(k.name.clone(), t.module_dir.clone())))
             .cloned()
             .collect();
-        let (alone, batch): (Vec<_>, Vec<_>) = on.into_iter().partition(|t| t.spec.own_boot);
-        if !batch.is_empty() {
+        let (alone, shared): (Vec<_>, Vec<_>) = on.into_iter().partition(|t| t.spec.own_boot);
+        let mut batches: BTreeMap<&str, Vec<LabTest>> = BTreeMap::new();
+        for t in &shared {
+            let key = if mode == Mode::Verdict { t.chapter.as_str() } else { "" };
+            batches.entry(key).or_default().push(t.clone());
+        }
+        for batch in batches.into_values() {
             boots.push_back((k.clone(), batch));
         }
         for t in alone {
