@@ -225,7 +225,11 @@ pub fn execute(tests: Vec<LabTest>, kernel_names: &[String], mode: Mode) -> Resu
         let (alone, shared): (Vec<_>, Vec<_>) = on.into_iter().partition(|t| t.spec.own_boot);
         let mut batches: BTreeMap<&str, Vec<LabTest>> = BTreeMap::new();
         for t in &shared {
-            let key = if mode == Mode::Verdict { t.chapter.as_str() } else { "" };
+            let key = if mode == Mode::Verdict {
+                t.chapter.as_str()
+            } else {
+                ""
+            };
             batches.entry(key).or_default().push(t.clone());
         }
         for batch in batches.into_values() {
@@ -596,7 +600,11 @@ fn verdict(test: &LabTest, kernel: &str, run: &GuestRun) -> (bool, String) {
             false,
             format!("killed at the {} s limit", test.spec.timeout_secs),
         ),
-        Some(code) => (false, format!("program exited with status {code}")),
+        Some(code) => {
+            let last = run.output.iter().rev().find(|l| !l.trim().is_empty());
+            let said = last.map(|l| format!(": {}", l.trim())).unwrap_or_default();
+            (false, format!("program exited with status {code}{said}"))
+        }
         None => (false, "no exit status".into()),
     }
 }
@@ -808,9 +816,13 @@ mod tests {
         assert!(!verdict(&t, "6.1", &splat).0);
         let mut failed = run("a", true);
         failed.exit = Some(1);
+        failed.output = vec!["case WRONG: reply too long".into(), String::new()];
         assert_eq!(
             verdict(&t, "6.1", &failed),
-            (false, "program exited with status 1".to_string())
+            (
+                false,
+                "program exited with status 1: case WRONG: reply too long".to_string()
+            )
         );
     }
 }

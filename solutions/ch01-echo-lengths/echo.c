@@ -1,0 +1,1 @@
+../../kmod/ch01-hello-netlink/echo.c
