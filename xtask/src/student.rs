@@ -190,6 +190,19 @@ fn check(root: &Path, exercise: &Exercise) -> Result<bool> {
             let tests: Vec<plan::LabTest> = plan::load_dir(&dir)?;
             let kernels: Vec<String> = plan::KERNELS.iter().map(|k| k.to_string()).collect();
             let summary = lab::execute(tests, &kernels, lab::Mode::Verdict)?;
+            for o in &summary.outcomes {
+                let verdict = if o.passed { "pass" } else { "FAIL" };
+                println!(
+                    "{verdict} {} on {}{}",
+                    o.test_id,
+                    o.kernel,
+                    if o.passed {
+                        String::new()
+                    } else {
+                        format!(": {}", o.reason)
+                    }
+                );
+            }
             Ok(summary.failed() == 0)
         }
     }

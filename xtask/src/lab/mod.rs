@@ -346,12 +346,15 @@ pub fn execute(tests: Vec<LabTest>, kernel_names: &[String], mode: Mode) -> Resu
             seconds: run.duration.as_secs_f64(),
         });
     }
-    print_table(
-        &outcomes,
-        kernel_names,
-        &boot_times.into_inner().unwrap_or_default(),
-        accel,
-    );
+    // Grading shows its own table.
+    if mode != Mode::Verdict {
+        print_table(
+            &outcomes,
+            kernel_names,
+            &boot_times.into_inner().unwrap_or_default(),
+            accel,
+        );
+    }
     Ok(Summary { outcomes })
 }
 
