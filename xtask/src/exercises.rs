@@ -133,5 +133,22 @@ pub fn self_check() -> Result<(usize, usize)> {
             }
         }
     }
+    // Hidden tests reach the grading: the solutions, graded with the
+    // fixture's hidden test, must run it (and pass it).
+    let hidden = fixtures.with_file_name("hidden-tests");
+    let with_hidden = crate::grade::grade(
+        &[("solutions".to_string(), root.join("solutions"))],
+        Some(&hidden),
+        &["ch01-nlmsg-layout".to_string()],
+    )?;
+    let ran_hidden = with_hidden
+        .iter()
+        .flat_map(|g| &g.exercises)
+        .flat_map(|e| &e.tests)
+        .any(|t| t.name.starts_with("hidden_instructor::") && t.passed);
+    verdict(
+        ran_hidden,
+        "the hidden test in tests/fixtures/hidden-tests was not run, or failed".to_string(),
+    );
     Ok((passed, failed))
 }
