@@ -131,14 +131,11 @@ const KERNEL_ROUTE: [u8; 76] = [
     0x00, 0x00, 0x00, 0x00, 0x08, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00,
 ];
 
-/// The captures are little-endian with 8-byte longs: x86_64.
-const CAPTURED_ON_THIS_KIND_OF_MACHINE: bool = HOST.long_bytes == 8 && !HOST.big_endian;
-
+// The bytes were captured on x86_64: on another layout the test does not
+// exist, rather than pass without checking anything.
+#[cfg(all(target_pointer_width = "64", target_endian = "little"))]
 #[test]
 fn captured_replies() {
-    if !CAPTURED_ON_THIS_KIND_OF_MACHINE {
-        return;
-    }
     assert_eq!(
         parse_diag_msg(&MONITOR),
         Ok(Socket {
