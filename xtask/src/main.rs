@@ -11,6 +11,7 @@ use xtask::{book, demo, grade, lab, provision, student, test, workspace};
 #[derive(Parser)]
 #[command(
     name = "cargo xtask",
+    bin_name = "cargo xtask",
     about = "Build and serve the netlink workbook, run its demos, its tests and its VM lab.",
     after_help = "Start with `cargo xtask serve` (read the book) or `cargo xtask test` (run everything)."
 )]
