@@ -129,6 +129,10 @@ fn ensure_static(path: &Path) -> Result<()> {
 /// The modules of one folder built for one kernel: file name -> `.ko`.
 pub type Built = BTreeMap<String, PathBuf>;
 
+/// A kernel's own modules a test asked for: name -> the `.ko` files to
+/// load, dependencies first.
+pub type InTree = BTreeMap<String, Vec<PathBuf>>;
+
 /// Builds the modules of `dir` for `kernel` in a mirror of its sources
 /// (Kbuild writes objects beside the sources; the repository stays clean).
 /// Any compiler warning fails the build.
@@ -243,6 +247,7 @@ pub fn initramfs(
     tests: &[&LabTest],
     programs: &BTreeMap<String, PathBuf>,
     modules: &BTreeMap<PathBuf, Built>,
+    in_tree: &InTree,
 ) -> Result<Vec<u8>> {
     let mut cpio = Cpio::default();
     for dir in [
@@ -270,6 +275,24 @@ pub fn initramfs(
             cpio.copy(&format!("lab/bin/{guest_name}"), path, 0o755)?;
         }
         let mut mods = Vec::new();
+        for name in &test.spec.kernel_modules {
+            for path in in_tree.get(name).into_iter().flatten() {
+                let file = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .context("module file name")?;
+                let key = format!("in-tree/{file}");
+                if added.insert(key.clone()) {
+                    if added.insert("dir/in-tree".to_string()) {
+                        cpio.dir("lab/mod/in-tree");
+                    }
+                    cpio.copy(&format!("lab/mod/{key}"), path, 0o644)?;
+                }
+                if !mods.contains(&key) {
+                    mods.push(key);
+                }
+            }
+        }
         for m in &test.spec.modules {
             let key = format!("{}/{m}", test.chapter);
             let path = modules

@@ -21,6 +21,10 @@ pub struct Kernel {
     pub vmlinux: PathBuf,
     /// Directory to pass to `make -C` when building modules.
     pub kdir: PathBuf,
+    /// The kernel's own modules (`lib/modules/<release>` of Debian's
+    /// image); `None` for the debug kernel, which has what the chapters
+    /// need built in.
+    pub modules_dir: Option<PathBuf>,
 }
 
 const DEBUG_CONFIG: &str = include_str!("../../lab/debug-kernel.config");
@@ -44,11 +48,14 @@ fn read_ready(name: &str, dir: &Path) -> Option<Kernel> {
             .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
             .map(str::to_string)
     };
+    let release = field("release")?;
+    let modules_dir = dir.join("root/lib/modules").join(&release);
     let kernel = Kernel {
         name: name.to_string(),
-        release: field("release")?,
         vmlinux: dir.join(field("vmlinux")?),
         kdir: dir.join(field("kdir")?),
+        modules_dir: modules_dir.is_dir().then_some(modules_dir),
+        release,
     };
     (kernel.vmlinux.is_file() && kernel.kdir.is_dir()).then_some(kernel)
 }
@@ -272,6 +279,96 @@ fn debug(dir: &Path, cache: &Path) -> Result<Kernel> {
         .to_string();
     write_ready(dir, &release, "linux/vmlinux", "linux", &key)?;
     read_ready("debug", dir).context("debug kernel incomplete after building it")
+}
+
+/// The kernel's own module `name` and the modules it depends on, in load
+/// order, decompressed: `(name, .ko bytes)`. Empty when the kernel has it
+/// built in (or, for the debug kernel, configured in).
+pub fn in_tree_module(kernel: &Kernel, name: &str) -> Result<Vec<(String, Vec<u8>)>> {
+    let Some(dir) = &kernel.modules_dir else {
+        return Ok(Vec::new());
+    };
+    let mut order = Vec::new();
+    resolve_module(dir, name, &mut order, 0)
+        .with_context(|| format!("kernel {}: module {name}", kernel.name))?;
+    Ok(order)
+}
+
+fn resolve_module(
+    dir: &Path,
+    name: &str,
+    order: &mut Vec<(String, Vec<u8>)>,
+    depth: usize,
+) -> Result<()> {
+    let canonical = name.replace('-', "_");
+    if depth > 16 || order.iter().any(|(n, _)| *n == canonical) {
+        return Ok(());
+    }
+    let builtin = std::fs::read_to_string(dir.join("modules.builtin")).unwrap_or_default();
+    let is_named = |path: &str| {
+        let file = path.rsplit('/').next().unwrap_or(path);
+        let stem = file.split(".ko").next().unwrap_or(file);
+        stem.replace('-', "_") == canonical
+    };
+    if builtin.lines().any(is_named) {
+        return Ok(());
+    }
+    let file = find_file(&dir.join("kernel"), &is_named)?.with_context(|| {
+        format!(
+            "neither built in nor shipped as a module in {}",
+            dir.display()
+        )
+    })?;
+    let raw = std::fs::read(&file)?;
+    let bytes = match file.extension().and_then(|e| e.to_str()) {
+        Some("xz") => {
+            let mut out = Vec::new();
+            liblzma::read::XzDecoder::new(&raw[..]).read_to_end(&mut out)?;
+            out
+        }
+        Some("zst") => {
+            let mut out = Vec::new();
+            let mut source = &raw[..];
+            ruzstd::decoding::StreamingDecoder::new(&mut source)
+                .map_err(|e| anyhow::anyhow!("zstd: {e}"))?
+                .read_to_end(&mut out)?;
+            out
+        }
+        _ => raw,
+    };
+    // .modinfo holds "depends=a,b": load those first.
+    let depends = bytes
+        .windows(8)
+        .position(|w| w == b"depends=")
+        .map(|at| {
+            let rest = &bytes[at + 8..];
+            let end = rest.iter().position(|b| *b == 0).unwrap_or(rest.len());
+            String::from_utf8_lossy(&rest[..end]).into_owned()
+        })
+        .unwrap_or_default();
+    for dep in depends.split(',').filter(|d| !d.is_empty()) {
+        resolve_module(dir, dep, order, depth + 1)?;
+    }
+    order.push((canonical, bytes));
+    Ok(())
+}
+
+fn find_file(dir: &Path, wanted: &dyn Fn(&str) -> bool) -> Result<Option<PathBuf>> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            if let Some(found) = find_file(&path, wanted)? {
+                return Ok(Some(found));
+            }
+        } else if path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.contains(".ko") && wanted(n))
+        {
+            return Ok(Some(path));
+        }
+    }
+    Ok(None)
 }
 
 /// A stable hash for cache keys (FNV-1a, 64 bit).

@@ -208,6 +208,33 @@ pub fn execute(tests: Vec<LabTest>, kernel_names: &[String], mode: Mode) -> Resu
         false => tests,
     };
     let empty = BTreeMap::new();
+    // The kernels' own modules the tests ask for, with their dependencies,
+    // decompressed into the build folder: kernel -> requested -> .ko files.
+    let mut in_tree: BTreeMap<String, guest::InTree> = BTreeMap::new();
+    let wanted = dedup(
+        tests
+            .iter()
+            .flat_map(|t| t.spec.kernel_modules.iter().cloned()),
+    );
+    for k in &kernels {
+        let dir = cache.join("lab/kmod").join(&k.name).join("in-tree");
+        for name in &wanted {
+            let mut files = Vec::new();
+            for (module, bytes) in kernels::in_tree_module(k, name)? {
+                std::fs::create_dir_all(&dir)?;
+                let path = dir.join(format!("{module}.ko"));
+                if std::fs::read(&path).ok().as_deref() != Some(&bytes[..]) {
+                    std::fs::write(&path, &bytes)?;
+                }
+                files.push(path);
+            }
+            in_tree
+                .entry(k.name.clone())
+                .or_default()
+                .insert(name.clone(), files);
+        }
+    }
+    let no_in_tree = guest::InTree::new();
 
     // Plan boots: per kernel one batch of ordinary tests, and a boot of its
     // own for each deliberately buggy variant. A kernel remembers what a
@@ -242,7 +269,10 @@ pub fn execute(tests: Vec<LabTest>, kernel_names: &[String], mode: Mode) -> Resu
     let accel = {
         let probe = boots_dir(&cache)?.join("probe.cpio");
         std::fs::create_dir_all(probe.parent().context("no parent")?)?;
-        std::fs::write(&probe, guest::initramfs(&[], &programs, &BTreeMap::new())?)?;
+        std::fs::write(
+            &probe,
+            guest::initramfs(&[], &programs, &BTreeMap::new(), &guest::InTree::new())?,
+        )?;
         qemu::choose_accel(&kernels[0].vmlinux, &probe, &cache)
     };
     let queue = Mutex::new(boots);
@@ -274,6 +304,7 @@ pub fn execute(tests: Vec<LabTest>, kernel_names: &[String], mode: Mode) -> Resu
                             rest,
                             &programs,
                             modules.get(&kernel.name).unwrap_or(&empty),
+                            in_tree.get(&kernel.name).unwrap_or(&no_in_tree),
                             accel,
                             &cache,
                             &label,
@@ -422,6 +453,7 @@ fn user_test(args: &LabArgs) -> Result<LabTest> {
     let spec = TestSpec {
         name: "run".into(),
         about: "your module and program".into(),
+        kernel_modules: Vec::new(),
         modules: if args.module_dir.is_some() {
             vec!["(all)".into()]
         } else {
@@ -508,13 +540,17 @@ fn boot_once(
     tests: &[&LabTest],
     programs: &BTreeMap<String, PathBuf>,
     modules: &BTreeMap<PathBuf, guest::Built>,
+    in_tree: &guest::InTree,
     accel: qemu::Accel,
     cache: &Path,
     label: &str,
 ) -> Result<(transcript::Parsed, bool)> {
     let dir = boots_dir(cache)?;
     let initrd = dir.join(format!("{label}.cpio"));
-    std::fs::write(&initrd, guest::initramfs(tests, programs, modules)?)?;
+    std::fs::write(
+        &initrd,
+        guest::initramfs(tests, programs, modules, in_tree)?,
+    )?;
     let limit =
         Duration::from_secs(30 + tests.iter().map(|t| t.spec.timeout_secs + 5).sum::<u64>());
     let started = Instant::now();
@@ -628,6 +664,12 @@ fn snapshot_body(test: &LabTest, run: &GuestRun) -> String {
     if !test.spec.modules.is_empty() {
         s = format!("# modules: {}\n{s}", test.spec.modules.join(" "));
     }
+    if !test.spec.kernel_modules.is_empty() {
+        s = format!(
+            "# the kernel's own modules, if not built in: {}\n{s}",
+            test.spec.kernel_modules.join(" ")
+        );
+    }
     for line in &run.output {
         s.push_str(line);
         s.push('\n');
@@ -739,6 +781,7 @@ mod tests {
                 name: name.into(),
                 about: String::new(),
                 modules: Vec::new(),
+                kernel_modules: Vec::new(),
                 program: vec!["p".into()],
                 kernels: None,
                 expect_splat: vec!["debug".into()],

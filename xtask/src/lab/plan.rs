@@ -18,6 +18,11 @@ pub struct TestSpec {
     pub about: String,
     #[serde(default)]
     pub modules: Vec<String>,
+    /// The kernel's own modules the test needs (Debian builds some, like
+    /// netlink_diag and xfrm_user, as modules), loaded with their
+    /// dependencies before `modules`.
+    #[serde(default)]
+    pub kernel_modules: Vec<String>,
     /// Program name (a binary of a chapter crate) and its arguments.
     pub program: Vec<String>,
     #[serde(default)]
@@ -137,7 +142,12 @@ fn validate(spec: &TestSpec) -> Result<()> {
             bail!("unknown kernel `{k}` (known: {})", KERNELS.join(", "));
         }
     }
-    for arg in spec.program.iter().chain(&spec.modules) {
+    for arg in spec
+        .program
+        .iter()
+        .chain(&spec.modules)
+        .chain(&spec.kernel_modules)
+    {
         if arg.contains('\'') || arg.contains('\n') {
             bail!("quotes and newlines are not allowed in programs, arguments and module names");
         }
