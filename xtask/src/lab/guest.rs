@@ -243,12 +243,19 @@ fn sync_dir(from: &Path, to: &Path) -> Result<()> {
 
 /// The initramfs for one boot: busybox, the modules and programs its tests
 /// use, and `/init` running them in order.
-pub fn initramfs(
-    tests: &[&LabTest],
-    programs: &BTreeMap<String, PathBuf>,
-    modules: &BTreeMap<PathBuf, Built>,
-    in_tree: &InTree,
-) -> Result<Vec<u8>> {
+/// What a boot can carry: built programs, built modules, the kernel's own.
+pub struct Files<'a> {
+    pub programs: &'a BTreeMap<String, PathBuf>,
+    pub modules: &'a BTreeMap<PathBuf, Built>,
+    pub in_tree: &'a InTree,
+}
+
+pub fn initramfs(tests: &[&LabTest], files: &Files) -> Result<Vec<u8>> {
+    let Files {
+        programs,
+        modules,
+        in_tree,
+    } = files;
     let mut cpio = Cpio::default();
     for dir in [
         "bin", "dev", "proc", "sys", "tmp", "lab", "lab/bin", "lab/mod",

@@ -271,7 +271,14 @@ pub fn execute(tests: Vec<LabTest>, kernel_names: &[String], mode: Mode) -> Resu
         std::fs::create_dir_all(probe.parent().context("no parent")?)?;
         std::fs::write(
             &probe,
-            guest::initramfs(&[], &programs, &BTreeMap::new(), &guest::InTree::new())?,
+            guest::initramfs(
+                &[],
+                &guest::Files {
+                    programs: &programs,
+                    modules: &BTreeMap::new(),
+                    in_tree: &guest::InTree::new(),
+                },
+            )?,
         )?;
         qemu::choose_accel(&kernels[0].vmlinux, &probe, &cache)
     };
@@ -299,16 +306,12 @@ pub fn execute(tests: Vec<LabTest>, kernel_names: &[String], mode: Mode) -> Resu
                             kernel.name,
                             names.join(", ")
                         );
-                        let booted = boot_once(
-                            &kernel,
-                            rest,
-                            &programs,
-                            modules.get(&kernel.name).unwrap_or(&empty),
-                            in_tree.get(&kernel.name).unwrap_or(&no_in_tree),
-                            accel,
-                            &cache,
-                            &label,
-                        );
+                        let files = guest::Files {
+                            programs: &programs,
+                            modules: modules.get(&kernel.name).unwrap_or(&empty),
+                            in_tree: in_tree.get(&kernel.name).unwrap_or(&no_in_tree),
+                        };
+                        let booted = boot_once(&kernel, rest, &files, accel, &cache, &label);
                         if let Ok((parsed, _)) = &booted
                             && parsed.booted
                             && let Ok(mut bt) = boot_times.lock()
@@ -538,19 +541,14 @@ fn run_batch(
 fn boot_once(
     kernel: &Kernel,
     tests: &[&LabTest],
-    programs: &BTreeMap<String, PathBuf>,
-    modules: &BTreeMap<PathBuf, guest::Built>,
-    in_tree: &guest::InTree,
+    files: &guest::Files,
     accel: qemu::Accel,
     cache: &Path,
     label: &str,
 ) -> Result<(transcript::Parsed, bool)> {
     let dir = boots_dir(cache)?;
     let initrd = dir.join(format!("{label}.cpio"));
-    std::fs::write(
-        &initrd,
-        guest::initramfs(tests, programs, modules, in_tree)?,
-    )?;
+    std::fs::write(&initrd, guest::initramfs(tests, files)?)?;
     let limit =
         Duration::from_secs(30 + tests.iter().map(|t| t.spec.timeout_secs + 5).sum::<u64>());
     let started = Instant::now();
