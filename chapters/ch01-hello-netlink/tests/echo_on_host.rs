@@ -2,33 +2,11 @@
 //! project's host, whose kernel cannot load modules: both stop at `socket()`
 //! and say what to do.
 
-use std::process::Command;
-
-use nlbook_common::{Errno, NlSocket};
+use nlbook_common::programs::{assert_protocol_unregistered, outcome};
 
 fn run(program: &str, args: &[&str]) -> String {
-    // The snapshot is only right where protocol 30 has no kernel socket.
-    if let Err(e) = NlSocket::open(30) {
-        assert_eq!(e.errno, Errno(libc::EPROTONOSUPPORT), "{e}");
-    } else {
-        panic!("protocol 30 is registered on this machine: is the echo module loaded here?");
-    }
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .expect("the program runs");
-    let show = |bytes: &[u8]| match String::from_utf8_lossy(bytes) {
-        s if s.is_empty() => " (nothing)\n".to_owned(),
-        s => format!("\n{s}"),
-    };
-    format!(
-        "exit status: {}\nstdout:{}stderr:{}",
-        out.status
-            .code()
-            .map_or("none".to_owned(), |c| c.to_string()),
-        show(&out.stdout),
-        show(&out.stderr),
-    )
+    assert_protocol_unregistered(30, "the echo module");
+    outcome(program, args)
 }
 
 #[test]

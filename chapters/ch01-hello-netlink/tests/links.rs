@@ -1,21 +1,10 @@
 //! The link dumps' reports, as the book shows them. Each program makes its
 //! own fresh network namespace, so the host's is never touched.
 
-use std::process::Command;
+use nlbook_common::programs::stdout_of_success;
 
 fn report(program: &str) -> String {
-    let out = Command::new(program).output().expect("the program runs");
-    assert!(
-        out.status.success(),
-        "{program} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("the report is UTF-8")
+    stdout_of_success(program, &[])
 }
 
 const RAW: &str = env!("CARGO_BIN_EXE_ch01-links-raw");

@@ -6,7 +6,6 @@
 //! kernel printed the very report this host prints.
 
 use std::path::PathBuf;
-use std::process::Command;
 
 /// The host demos: program name and lab test name.
 const DEMOS: [(&str, &str); 4] = [
@@ -15,6 +14,8 @@ const DEMOS: [(&str, &str); 4] = [
     ("ch02-kernel-port", "kernel-port"),
     ("ch02-unicast", "unicast"),
 ];
+
+use nlbook_common::programs::stdout_of_success;
 
 fn program(name: &str) -> &'static str {
     match name {
@@ -27,13 +28,7 @@ fn program(name: &str) -> &'static str {
 }
 
 fn report(name: &str) -> String {
-    let out = Command::new(program(name))
-        .output()
-        .expect("the program runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{name} failed: {stderr}");
-    assert!(stderr.is_empty(), "{name} wrote to stderr: {stderr}");
-    String::from_utf8(out.stdout).expect("the report is UTF-8")
+    stdout_of_success(program(name), &[])
 }
 
 fn snapshot(name: &str) {

@@ -2,29 +2,11 @@
 //! this project's host, whose kernel cannot load modules: they stop at
 //! `socket()` and say where the modules run.
 
-use std::process::Command;
-
-use nlbook_common::{Errno, NlSocket};
+use nlbook_common::programs::{assert_protocol_unregistered, outcome};
 
 fn run(program: &str) -> String {
-    // The snapshot is only right where protocol 29 has no kernel socket.
-    match NlSocket::open(29) {
-        Err(e) => assert_eq!(e.errno, Errno(libc::EPROTONOSUPPORT), "{e}"),
-        Ok(_) => panic!("protocol 29 is registered on this machine: is a chapter-2 module loaded?"),
-    }
-    let out = Command::new(program).output().expect("the program runs");
-    let show = |bytes: &[u8]| match String::from_utf8_lossy(bytes) {
-        s if s.is_empty() => " (nothing)\n".to_owned(),
-        s => format!("\n{s}"),
-    };
-    format!(
-        "exit status: {}\nstdout:{}stderr:{}",
-        out.status
-            .code()
-            .map_or("none".to_owned(), |c| c.to_string()),
-        show(&out.stdout),
-        show(&out.stderr),
-    )
+    assert_protocol_unregistered(29, "a chapter-2 module");
+    outcome(program, &[])
 }
 
 #[test]

@@ -2,22 +2,11 @@
 //! namespace, so the host's is never touched. Their outputs must also be
 //! what the VM lab recorded on the pinned kernels, line for line.
 
+use nlbook_common::programs::stdout_of_success;
 use std::path::Path;
-use std::process::Command;
 
 fn output(program: &str) -> String {
-    let out = Command::new(program).output().expect("the program runs");
-    assert!(
-        out.status.success(),
-        "{program} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("the output is UTF-8")
+    stdout_of_success(program, &[])
 }
 
 /// The program's output in a VM-lab snapshot: the lines between the

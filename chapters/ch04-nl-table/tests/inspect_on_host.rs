@@ -3,7 +3,6 @@
 //! tests check the facts that do not: who is in which group, who is
 //! reported twice, what /proc shows, and that the raw and neli dumps agree.
 
-use std::process::Command;
 
 use ch04_nl_table::demo::{self, FLOOD, Role};
 use ch04_nl_table::diag::{self, SocketInfo};
@@ -12,18 +11,10 @@ use ch04_nl_table::inspect::{self, Reported};
 use ch04_nl_table::membership::list_memberships;
 use ch04_nl_table::procfs::{self, ProcEntry};
 use nlbook_common::in_fresh_netns;
+use nlbook_common::programs::stdout_of_success;
 
 fn stdout(program: &str) -> String {
-    let out = Command::new(program)
-        .arg("--demo")
-        .output()
-        .expect("the program runs");
-    assert!(
-        out.status.success(),
-        "{program} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8")
+    stdout_of_success(program, &["--demo"])
 }
 
 #[test]

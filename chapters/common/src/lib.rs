@@ -8,6 +8,7 @@
 //!   a message builder and the `NLMSG_ERROR` payload.
 //! - [`rtattr`]: the route attribute (TLV) walker.
 //! - [`socket`]: a small raw netlink socket over libc.
+//! - [`programs`]: running a chapter's programs from its tests.
 //! - [`link`]: create links (dummy, veth) and bring them up over raw rtnetlink.
 //!
 //! Everything here is teaching code too: small, checked, and never trusting a
@@ -18,6 +19,7 @@ pub mod link;
 pub mod membership;
 pub mod netns;
 pub mod nlmsg;
+pub mod programs;
 pub mod rtattr;
 pub mod socket;
 pub mod uapi;
