@@ -728,10 +728,38 @@ fn wait_with_limit(
         unsafe { libc::kill(-pgid, libc::SIGKILL) };
     }
     let _ = child.wait();
-    reap_orphans();
+    // Killed processes become zombies (ours to reap, as the subreaper) a
+    // moment later; until then they count against the next test's process
+    // limit. Wait until the group is gone.
+    let started = Instant::now();
+    loop {
+        reap_orphans();
+        if pgid <= 0 || !group_alive(pgid) || started.elapsed() > Duration::from_secs(5) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let stdout = out.join().unwrap_or_default();
     let stderr = err.join().unwrap_or_default();
     Ok((stdout, stderr, timed_out))
+}
+
+/// Whether any process (zombies included) is still in process group `pgid`.
+fn group_alive(pgid: i32) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.filter_map(|e| e.ok()).any(|e| {
+        std::fs::read_to_string(e.path().join("stat"))
+            .ok()
+            .is_some_and(|stat| {
+                // "pid (comm) state ppid pgrp ...": comm may hold spaces.
+                stat.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(2))
+                    .and_then(|pgrp| pgrp.parse::<i32>().ok())
+                    == Some(pgid)
+            })
+    })
 }
 
 /// Orphans of a killed test (a fork bomb's children) are re-parented to this
