@@ -163,9 +163,6 @@ pub fn grade(
                 exercises.push(zero(exercise, "missing from the submission"));
                 continue;
             }
-            let slot = work
-                .join(format!("{index:03}-{}", safe(name)))
-                .join(&exercise.name);
             match exercise.kind {
                 Kind::Rust => {
                     eprintln!("==> grading {name}: {}", exercise.name);
@@ -175,14 +172,19 @@ pub fn grade(
                     let build = crate::cache_dir().join("grade/build").join(&exercise.name);
                     exercises.push(grade_rust(&root, exercise, &student, hidden, &build));
                 }
-                Kind::Kmod => match kmod_tests(&root, exercise, &student, &slot, index) {
-                    Ok(tests) => {
-                        lab_tests.extend(tests);
-                        // Scored below, once the shared boots have run.
-                        exercises.push(zero(exercise, "pending"));
+                Kind::Kmod => {
+                    let slot = work
+                        .join(format!("{index:03}-{}", safe(name)))
+                        .join(&exercise.name);
+                    match kmod_tests(&root, exercise, &student, &slot, index) {
+                        Ok(tests) => {
+                            lab_tests.extend(tests);
+                            // Scored below, once the shared boots have run.
+                            exercises.push(zero(exercise, "pending"));
+                        }
+                        Err(e) => exercises.push(zero(exercise, &format!("{e:#}"))),
                     }
-                    Err(e) => exercises.push(zero(exercise, &format!("{e:#}"))),
-                },
+                }
             }
         }
         grades.push(SubmissionGrade {

@@ -172,20 +172,13 @@ pub fn extract_vmlinux(image: &[u8]) -> Result<Vec<u8>> {
     const XZ: &[u8] = &[0xfd, b'7', b'z', b'X', b'Z', 0x00];
     const ZSTD: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
     let find = |magic: &[u8]| image.windows(magic.len()).position(|w| w == magic);
-    let mut out = Vec::new();
-    if let Some(at) = find(XZ) {
-        liblzma::read::XzDecoder::new(&image[at..])
-            .read_to_end(&mut out)
-            .context("decompressing the xz payload")?;
+    let out = if let Some(at) = find(XZ) {
+        decompress(&image[at..], Compression::Xz).context("decompressing the xz payload")?
     } else if let Some(at) = find(ZSTD) {
-        let mut source = &image[at..];
-        ruzstd::decoding::StreamingDecoder::new(&mut source)
-            .map_err(|e| anyhow::anyhow!("zstd: {e}"))?
-            .read_to_end(&mut out)
-            .context("decompressing the zstd payload")?;
+        decompress(&image[at..], Compression::Zstd).context("decompressing the zstd payload")?
     } else {
         bail!("no xz or zstd payload found in the kernel image");
-    }
+    };
     if !out.starts_with(b"\x7fELF") {
         bail!("the decompressed kernel is not an ELF file");
     }
@@ -281,6 +274,31 @@ fn debug(dir: &Path, cache: &Path) -> Result<Kernel> {
     read_ready("debug", dir).context("debug kernel incomplete after building it")
 }
 
+/// How Debian compresses kernels and modules.
+#[derive(Clone, Copy)]
+enum Compression {
+    Xz,
+    Zstd,
+}
+
+/// One xz or zstd stream from the start of `data`; what follows it (a
+/// bzImage's trailer) is ignored.
+fn decompress(data: &[u8], compression: Compression) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    match compression {
+        Compression::Xz => {
+            liblzma::read::XzDecoder::new(data).read_to_end(&mut out)?;
+        }
+        Compression::Zstd => {
+            let mut source = data;
+            ruzstd::decoding::StreamingDecoder::new(&mut source)
+                .map_err(|e| anyhow::anyhow!("zstd: {e}"))?
+                .read_to_end(&mut out)?;
+        }
+    }
+    Ok(out)
+}
+
 /// The kernel's own module `name` and the modules it depends on, in load
 /// order, decompressed: `(name, .ko bytes)`. Empty when the kernel has it
 /// built in (or, for the debug kernel, configured in).
@@ -321,19 +339,8 @@ fn resolve_module(
     })?;
     let raw = std::fs::read(&file)?;
     let bytes = match file.extension().and_then(|e| e.to_str()) {
-        Some("xz") => {
-            let mut out = Vec::new();
-            liblzma::read::XzDecoder::new(&raw[..]).read_to_end(&mut out)?;
-            out
-        }
-        Some("zst") => {
-            let mut out = Vec::new();
-            let mut source = &raw[..];
-            ruzstd::decoding::StreamingDecoder::new(&mut source)
-                .map_err(|e| anyhow::anyhow!("zstd: {e}"))?
-                .read_to_end(&mut out)?;
-            out
-        }
+        Some("xz") => decompress(&raw, Compression::Xz)?,
+        Some("zst") => decompress(&raw, Compression::Zstd)?,
         _ => raw,
     };
     // .modinfo holds "depends=a,b": load those first.

@@ -87,17 +87,13 @@ pub fn load_all(kmod: &Path) -> Result<Vec<LabTest>> {
     chapters.sort();
     let mut tests = Vec::new();
     for dir in chapters {
-        tests.extend(load_chapter(&dir)?);
+        tests.extend(load_dir(&dir)?);
     }
     Ok(tests)
 }
 
 /// The tests of one folder's `lab.toml` (a chapter, or an exercise).
 pub fn load_dir(dir: &Path) -> Result<Vec<LabTest>> {
-    load_chapter(dir)
-}
-
-fn load_chapter(dir: &Path) -> Result<Vec<LabTest>> {
     let path = dir.join("lab.toml");
     let text = std::fs::read_to_string(&path)?;
     let file: LabFile =
