@@ -10,6 +10,7 @@ mod qemu;
 pub mod transcript;
 
 use std::collections::{BTreeMap, VecDeque};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -137,6 +138,7 @@ pub fn execute(tests: Vec<LabTest>, kernel_names: &[String], mode: Mode) -> Resu
     let cache = crate::cache_dir();
     let kmod = root.join("kmod");
     let user_run = mode == Mode::Show;
+    let _lab = exclusive_lab(&cache)?;
     crate::provision::ensure_packages(&[
         "qemu-system-x86",
         "busybox-static",
@@ -390,6 +392,25 @@ pub fn execute(tests: Vec<LabTest>, kernel_names: &[String], mode: Mode) -> Resu
         );
     }
     Ok(Summary { outcomes })
+}
+
+/// One lab run at a time per work tree: runs share the kernels, the module
+/// build folders and the guest images, and two would also halve each other's
+/// two cores. The lock goes with the returned file.
+fn exclusive_lab(cache: &Path) -> Result<File> {
+    use std::os::fd::AsRawFd;
+    std::fs::create_dir_all(cache.join("lab"))?;
+    let path = cache.join("lab/run.lock");
+    let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    // SAFETY: flock on a descriptor this function owns.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        eprintln!("==> another lab run holds {}; waiting for it", path.display());
+        // SAFETY: as above.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            bail!("locking {}: {}", path.display(), std::io::Error::last_os_error());
+        }
+    }
+    Ok(file)
 }
 
 fn kernel_rank(name: &str) -> usize {
