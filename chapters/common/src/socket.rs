@@ -145,6 +145,30 @@ impl NlSocket {
         Ok(())
     }
 
+    /// Read an integer socket option at `level`, e.g. `SO_RCVBUF` at
+    /// `SOL_SOCKET`: the value as the kernel keeps it, which for buffer
+    /// sizes is not what was asked for.
+    pub fn option(&self, level: i32, name: i32) -> Result<i32, SysError> {
+        let mut value: libc::c_int = 0;
+        let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: value and len are valid for writes, and len holds value's size.
+        let rc = unsafe {
+            libc::getsockopt(
+                self.fd.as_raw_fd(),
+                level,
+                name,
+                (&raw mut value).cast::<libc::c_void>(),
+                &raw mut len,
+            )
+        };
+        if rc < 0 {
+            return Err(SysError::last(format!(
+                "getsockopt(level {level}, option {name})"
+            )));
+        }
+        Ok(value)
+    }
+
     /// Send one datagram to `portid` (0: the kernel) and/or the `groups`
     /// bitmask, with `sendmsg`. Returns the bytes sent.
     pub fn send_to(&self, datagram: &[u8], portid: u32, groups: u32) -> Result<usize, SysError> {

@@ -23,7 +23,6 @@
 //! cargo xtask lab --chapter ch03
 //! ```
 
-use std::os::fd::AsRawFd;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -33,7 +32,7 @@ use ch03_multicast::greeting::{
 };
 use nlbook_common::membership::{MembershipError, group_mask, join_group, memberships};
 use nlbook_common::uapi::SOL_NETLINK;
-use nlbook_common::{Errno, NlMsgIter, NlSocket, SysError, exit_code, in_fresh_netns};
+use nlbook_common::{Errno, NlMsgIter, NlSocket, exit_code, in_fresh_netns};
 
 const PROGRAM: &str = "ch03-listener-raw";
 const USAGE: &str =
@@ -109,26 +108,6 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-/// `SO_RCVBUF` as the kernel set it: doubled, and at least its floor.
-fn rcvbuf(sock: &NlSocket) -> Result<i32, SysError> {
-    let mut value: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: value and len are valid for writes, and len holds value's size.
-    let rc = unsafe {
-        libc::getsockopt(
-            sock.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            (&raw mut value).cast::<libc::c_void>(),
-            &raw mut len,
-        )
-    };
-    if rc < 0 {
-        return Err(SysError::last("getsockopt(SO_RCVBUF)"));
-    }
-    Ok(value)
 }
 
 fn open() -> Result<NlSocket> {
@@ -217,7 +196,7 @@ fn both_ways(messages: u32, stall_ms: Option<u64>) -> Result<()> {
         println!(
             "socket 2: SO_RCVBUF {SMALL_RCVBUF} (the kernel made it {}), NETLINK_BROADCAST_ERROR on, \
              then not read for {ms} ms",
-            rcvbuf(&second)?
+            second.option(libc::SOL_SOCKET, libc::SO_RCVBUF)?
         );
         std::thread::sleep(Duration::from_millis(ms));
     }
