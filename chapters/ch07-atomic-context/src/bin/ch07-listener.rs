@@ -22,13 +22,11 @@
 //! not set `NL_CFG_F_NONROOT_RECV` (net/netlink/af_netlink.c,
 //! `netlink_add_usersock_entry`).
 
-use std::mem;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::ExitCode;
 use std::thread;
 use std::time::Duration;
 
-use nlbook_common::Errno;
+use nlbook_common::{NlMsgIter, NlSocket, SysError};
 
 /// The group the chapter's modules multicast to (`NLBOOK_MCAST_GROUP`).
 const GROUP: u32 = 22;
@@ -36,8 +34,6 @@ const GROUP: u32 = 22;
 const HELLO_TYPE: u16 = 0x10;
 /// The greeting, sent with its NUL.
 const HELLO_TEXT: &str = "hello from kernel!";
-/// `sizeof(struct nlmsghdr)`.
-const NLMSG_HDRLEN: usize = 16;
 /// How long one `recv` may wait: the modules send every few milliseconds.
 const RECV_TIMEOUT: Duration = Duration::from_secs(5);
 /// Large enough for any datagram the modules send; `MSG_TRUNC` tells if not.
@@ -110,35 +106,29 @@ enum Datagram {
 /// Check every netlink message in `buf`: each must be a whole `nlmsghdr`
 /// whose `nlmsg_len` fits in what is left, of type `HELLO_TYPE`, whose
 /// payload is the greeting up to its NUL (padding after the NUL is allowed).
-fn check_datagram(mut buf: &[u8]) -> Datagram {
+fn check_datagram(buf: &[u8]) -> Datagram {
     let mut greetings = 0;
-    while !buf.is_empty() {
-        let Some(hdr) = buf.get(..NLMSG_HDRLEN) else {
-            return Datagram::Unexpected("a message shorter than a netlink header".into());
+    for msg in NlMsgIter::new(buf) {
+        let msg = match msg {
+            Ok(msg) => msg,
+            Err(malformed) => return Datagram::Unexpected(malformed.to_string()),
         };
-        let len = u32::from_ne_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]) as usize;
-        let msg_type = u16::from_ne_bytes([hdr[4], hdr[5]]);
-        if len < NLMSG_HDRLEN || len > buf.len() {
-            return Datagram::Unexpected("a message whose nlmsg_len does not fit".into());
-        }
+        let msg_type = msg.header.nlmsg_type;
         if msg_type != HELLO_TYPE {
             return Datagram::Unexpected(format!("a message of type {msg_type:#x}"));
         }
-        let payload = &buf[NLMSG_HDRLEN..len];
-        let text = payload
+        let text = msg
+            .payload
             .iter()
             .position(|&b| b == 0)
-            .map(|nul| &payload[..nul]);
+            .map(|nul| &msg.payload[..nul]);
         if text != Some(HELLO_TEXT.as_bytes()) {
             return Datagram::Unexpected(format!(
                 "a payload other than \"{HELLO_TEXT}\": {:?}",
-                String::from_utf8_lossy(payload)
+                String::from_utf8_lossy(msg.payload)
             ));
         }
         greetings += 1;
-        // Messages start on 4-byte boundaries (NLMSG_ALIGN).
-        let next = (len + 3) & !3;
-        buf = buf.get(next..).unwrap_or_default();
     }
     if greetings == 0 {
         return Datagram::Unexpected("an empty datagram".into());
@@ -146,147 +136,29 @@ fn check_datagram(mut buf: &[u8]) -> Datagram {
     Datagram::Greetings(greetings)
 }
 
-/// A failed call, printed as `what: NAME (number)`.
-fn fail(what: &str, errno: Errno) -> ExitCode {
-    eprintln!("{what}: {errno}");
+/// A failed call, printed as `call failed: NAME (number)`.
+fn fail(err: &SysError) -> ExitCode {
+    eprintln!("ch07-listener: {err}");
     ExitCode::FAILURE
 }
 
-fn set_int_opt(fd: &OwnedFd, level: i32, name: i32, value: i32) -> Result<(), Errno> {
-    // SAFETY: the option value is a c_int that outlives the call, and its
-    // size is passed alongside.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            level,
-            name,
-            (&raw const value).cast(),
-            mem::size_of::<i32>() as libc::socklen_t,
-        )
-    };
-    if rc < 0 { Err(Errno::last()) } else { Ok(()) }
+/// A socket whose port id the kernel chose. Without a port id the socket
+/// would keep 0, and a multicast from the kernel (portid 0) skips sockets
+/// whose port id equals the sender's (`do_one_broadcast`).
+fn open_socket() -> Result<NlSocket, SysError> {
+    let sock = NlSocket::open(libc::NETLINK_USERSOCK)?;
+    sock.bind(0, 0)?;
+    Ok(sock)
 }
 
-fn get_int_opt(fd: &OwnedFd, level: i32, name: i32) -> Result<i32, Errno> {
-    let mut value: i32 = 0;
-    let mut len = mem::size_of::<i32>() as libc::socklen_t;
-    // SAFETY: value and len are valid for writes and len holds value's size.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd.as_raw_fd(),
-            level,
-            name,
-            (&raw mut value).cast(),
-            &raw mut len,
-        )
-    };
-    if rc < 0 {
-        Err(Errno::last())
-    } else {
-        Ok(value)
-    }
-}
-
-/// One `recv`: the datagram's length (the full length, even if it did not
-/// fit, thanks to `MSG_TRUNC`), or the errno.
-fn recv_once(fd: &OwnedFd, buf: &mut [u8]) -> Result<usize, Errno> {
-    loop {
-        // SAFETY: buf is valid for writes of buf.len() bytes.
-        let n = unsafe {
-            libc::recv(
-                fd.as_raw_fd(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                libc::MSG_TRUNC,
-            )
-        };
-        match usize::try_from(n) {
-            Ok(n) => return Ok(n),
-            Err(_) => {
-                let errno = Errno::last();
-                if errno.0 != libc::EINTR {
-                    return Err(errno);
-                }
-            }
-        }
-    }
-}
-
-fn open_socket() -> Result<OwnedFd, Errno> {
-    // SAFETY: plain socket(2) call; the result is checked before use.
-    let fd = unsafe {
-        libc::socket(
-            libc::AF_NETLINK,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-            libc::NETLINK_USERSOCK,
-        )
-    };
-    if fd < 0 {
-        return Err(Errno::last());
-    }
-    // SAFETY: fd is a fresh descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-/// Bind with `nl_pid` 0 so the kernel picks a port id. Without a port id the
-/// socket would keep 0, and a multicast from the kernel (portid 0) skips
-/// sockets whose port id equals the sender's (`do_one_broadcast`).
-fn autobind(fd: &OwnedFd) -> Result<(), Errno> {
-    // SAFETY: sockaddr_nl is plain data; all-zero is a valid value.
-    let mut addr: libc::sockaddr_nl = unsafe { mem::zeroed() };
-    addr.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-    // SAFETY: addr is a valid sockaddr_nl and its size is passed alongside.
-    let rc = unsafe {
-        libc::bind(
-            fd.as_raw_fd(),
-            (&raw const addr).cast(),
-            mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
-        )
-    };
-    if rc < 0 { Err(Errno::last()) } else { Ok(()) }
-}
-
-fn set_recv_timeout(fd: &OwnedFd, timeout: Duration) -> Result<(), Errno> {
-    let tv = libc::timeval {
-        tv_sec: timeout.as_secs() as libc::time_t,
-        tv_usec: 0,
-    };
-    // SAFETY: tv outlives the call and its size is passed alongside.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            (&raw const tv).cast(),
-            mem::size_of::<libc::timeval>() as libc::socklen_t,
-        )
-    };
-    if rc < 0 { Err(Errno::last()) } else { Ok(()) }
-}
-
-fn run(opts: &Options) -> ExitCode {
-    let fd = match open_socket() {
-        Ok(fd) => fd,
-        Err(e) => return fail("socket(AF_NETLINK, SOCK_RAW, NETLINK_USERSOCK)", e),
-    };
-    if let Err(e) = autobind(&fd) {
-        return fail("bind(AF_NETLINK, nl_pid 0)", e);
-    }
-
+fn run(opts: &Options) -> Result<ExitCode, SysError> {
+    let sock = open_socket()?;
     // Before joining, so that no message is queued under the old size.
-    if let Some(bytes) = opts.rcvbuf
-        && let Err(e) = set_int_opt(&fd, libc::SOL_SOCKET, libc::SO_RCVBUF, bytes)
-    {
-        return fail(&format!("setsockopt(SO_RCVBUF, {bytes})"), e);
+    if let Some(bytes) = opts.rcvbuf {
+        sock.set_option(libc::SOL_SOCKET, libc::SO_RCVBUF, bytes)?;
     }
-    let effective = match get_int_opt(&fd, libc::SOL_SOCKET, libc::SO_RCVBUF) {
-        Ok(v) => v,
-        Err(e) => return fail("getsockopt(SO_RCVBUF)", e),
-    };
-
-    if let Err(e) = set_recv_timeout(&fd, RECV_TIMEOUT) {
-        return fail("setsockopt(SO_RCVTIMEO)", e);
-    }
+    let effective = sock.option(libc::SOL_SOCKET, libc::SO_RCVBUF)?;
+    sock.set_recv_timeout(RECV_TIMEOUT)?;
 
     // Everything that can be said in advance is printed before joining:
     // once joined, a buggy module may take the kernel down at any moment,
@@ -300,73 +172,76 @@ fn run(opts: &Options) -> ExitCode {
         println!("then not reading for {ms} ms");
     }
 
+    // ANCHOR: stall
     // The group number itself, not a bitmask: this way works for groups > 32.
-    if let Err(e) = set_int_opt(
-        &fd,
+    if let Err(e) = sock.set_option(
         libc::SOL_NETLINK,
         libc::NETLINK_ADD_MEMBERSHIP,
         GROUP as i32,
     ) {
-        let code = fail(
-            &format!("setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, {GROUP})"),
-            e,
-        );
-        if e.0 == libc::EPERM {
+        if e.errno.0 == libc::EPERM {
             eprintln!(
-                "joining a NETLINK_USERSOCK group needs CAP_NET_ADMIN: run as root \
-                 (or in a user and network namespace of your own)"
+                "ch07-listener: joining a NETLINK_USERSOCK group needs CAP_NET_ADMIN: run as \
+                 root, or in namespaces of your own (`unshare -Urn`)"
             );
         }
-        return code;
+        return Err(e);
     }
-
+    // The report's usleep(): the module keeps sending, nobody reads.
     if let Some(ms) = opts.stall_ms {
         thread::sleep(Duration::from_millis(ms));
     }
+    // ANCHOR_END: stall
 
     let mut buf = vec![0u8; RECV_BUF_LEN];
     let mut greetings: u32 = 0;
     let mut first = true;
     while greetings < opts.messages {
-        let result = recv_once(&fd, &mut buf);
+        let result = sock.recv(&mut buf);
         let first_after_stall = first && opts.stall_ms.is_some();
         first = false;
-        let n = match result {
-            Ok(n) => n,
-            Err(e) if e.0 == libc::ENOBUFS && first_after_stall => {
+        // ANCHOR: enobufs
+        let received = match result {
+            Ok(received) => received,
+            Err(e) if e.errno.0 == libc::ENOBUFS && first_after_stall => {
                 println!(
-                    "first recv after the stall: {e}: the kernel dropped messages for this socket"
+                    "first recv after the stall: {}: the kernel dropped messages for this socket",
+                    e.errno
                 );
                 continue;
             }
-            Err(e) if e.0 == libc::ENOBUFS => {
-                println!("recv: {e}: messages were dropped while this listener was reading");
-                return ExitCode::FAILURE;
+            // ANCHOR_END: enobufs
+            Err(e) if e.errno.0 == libc::ENOBUFS => {
+                println!(
+                    "recv: {}: messages were dropped while this listener was reading",
+                    e.errno
+                );
+                return Ok(ExitCode::FAILURE);
             }
-            Err(e) if e.0 == libc::EAGAIN => {
+            Err(e) if e.errno.0 == libc::EAGAIN => {
                 println!(
                     "recv: no message within {} s: is a chapter 7 module loaded?",
                     RECV_TIMEOUT.as_secs()
                 );
-                return ExitCode::FAILURE;
+                return Ok(ExitCode::FAILURE);
             }
-            Err(e) => return fail("recv", e),
+            Err(e) => return Err(e),
         };
         if first_after_stall {
             println!("first recv after the stall: a message, nothing was dropped");
         }
-        if n > buf.len() {
+        if received.truncated() {
             println!(
                 "recv: a datagram larger than {} bytes, truncated",
                 buf.len()
             );
-            return ExitCode::FAILURE;
+            return Ok(ExitCode::FAILURE);
         }
-        match check_datagram(&buf[..n]) {
+        match check_datagram(&buf[..received.len]) {
             Datagram::Greetings(k) => greetings = greetings.saturating_add(k),
             Datagram::Unexpected(what) => {
                 println!("recv: unexpected: {what}");
-                return ExitCode::FAILURE;
+                return Ok(ExitCode::FAILURE);
             }
         }
     }
@@ -374,13 +249,13 @@ fn run(opts: &Options) -> ExitCode {
     println!(
         "received {greetings} messages, each of type {HELLO_TYPE:#x} with payload \"{HELLO_TEXT}\""
     );
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match parse_args(&args) {
-        Ok(opts) => run(&opts),
+        Ok(opts) => run(&opts).unwrap_or_else(|e| fail(&e)),
         Err(msg) => {
             eprintln!("ch07-listener: {msg}\n{USAGE}");
             ExitCode::from(2)
@@ -393,7 +268,7 @@ mod tests {
     use super::*;
 
     fn msg(msg_type: u16, payload: &[u8]) -> Vec<u8> {
-        let len = NLMSG_HDRLEN + payload.len();
+        let len = 16 + payload.len();
         let mut v = Vec::new();
         v.extend_from_slice(&(len as u32).to_ne_bytes());
         v.extend_from_slice(&msg_type.to_ne_bytes());
