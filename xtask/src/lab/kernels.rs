@@ -185,8 +185,18 @@ pub fn extract_vmlinux(image: &[u8]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// The debug kernel's options without the comments around them: what the
+/// cache key covers, so that editing an explanation rebuilds nothing.
+fn debug_options() -> String {
+    DEBUG_CONFIG
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("CONFIG_"))
+        .fold(String::new(), |acc, l| acc + l + "\n")
+}
+
 fn debug(dir: &Path, cache: &Path) -> Result<Kernel> {
-    let key = format!("{:016x}", fnv1a(DEBUG_CONFIG.as_bytes()));
+    let key = format!("{:016x}", fnv1a(debug_options().as_bytes()));
     if let Some(k) = read_ready("debug", dir)
         && std::fs::read_to_string(dir.join("ready"))
             .is_ok_and(|t| t.contains(&format!("key={key}")))
@@ -405,6 +415,19 @@ mod tests {
                 "{line}"
             );
         }
+    }
+
+    #[test]
+    fn the_debug_kernel_key_ignores_comments() {
+        let options = debug_options();
+        assert!(!options.contains('#'));
+        assert_eq!(
+            options.lines().count(),
+            DEBUG_CONFIG
+                .lines()
+                .filter(|l| l.starts_with("CONFIG_"))
+                .count()
+        );
     }
 
     #[test]
