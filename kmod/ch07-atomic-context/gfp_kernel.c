@@ -45,6 +45,7 @@ struct mcaster {
 
 static struct mcaster mcaster;
 
+/* ANCHOR: tick */
 static void mcast_tick(struct timer_list *t)
 {
 	struct mcaster *m = timer_container_of(m, t, timer);
@@ -55,6 +56,7 @@ static void mcast_tick(struct timer_list *t)
 
 	mod_timer(&m->timer, jiffies + msecs_to_jiffies(MCAST_PERIOD_MS));
 }
+/* ANCHOR_END: tick */
 
 static int __init gfp_kernel_init(void)
 {

@@ -43,6 +43,7 @@ struct mcaster {
 
 static struct mcaster mcaster;
 
+/* ANCHOR: tick */
 /* Process context: sleeping is allowed here. */
 static void mcast_work(struct work_struct *work)
 {
@@ -63,6 +64,7 @@ static void mcast_tick(struct timer_list *t)
 	schedule_work(&m->work);
 	mod_timer(&m->timer, jiffies + msecs_to_jiffies(MCAST_PERIOD_MS));
 }
+/* ANCHOR_END: tick */
 
 static int __init use_workqueue_init(void)
 {
