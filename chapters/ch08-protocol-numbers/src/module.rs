@@ -91,7 +91,9 @@ pub fn ask(sock: &NlSocket, text: &str, seq: u32) -> Result<Answer> {
     sock.send_to(&request, 0, 0)?;
     sock.set_recv_timeout(ANSWER_TIMEOUT)?;
     let mut buf = [0u8; 4096];
-    let got = sock.recv(&mut buf).context("waiting for the module's answer")?;
+    let got = sock
+        .recv(&mut buf)
+        .context("waiting for the module's answer")?;
     if got.truncated() {
         bail!(
             "the answer is {} bytes, more than the {}-byte buffer",
@@ -100,7 +102,10 @@ pub fn ask(sock: &NlSocket, text: &str, seq: u32) -> Result<Answer> {
         );
     }
     if got.from_portid != 0 {
-        bail!("the answer came from port {}, not the kernel", got.from_portid);
+        bail!(
+            "the answer came from port {}, not the kernel",
+            got.from_portid
+        );
     }
     let mut messages = NlMsgIter::new(&buf[..got.len]);
     let msg = messages.next().context("an empty datagram")??;

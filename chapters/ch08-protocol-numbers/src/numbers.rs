@@ -165,7 +165,10 @@ mod tests {
         assert_eq!(name(17), None);
         assert_eq!(name(22), Some("SMC"));
         assert!((23..MAX_LINKS).all(|p| name(p).is_none()));
-        assert!(NAMED.windows(2).all(|w| w[0].0 < w[1].0), "sorted, no repeats");
+        assert!(
+            NAMED.windows(2).all(|w| w[0].0 < w[1].0),
+            "sorted, no repeats"
+        );
         assert_eq!(label(32), "(MAX_LINKS)");
         assert_eq!(label(31), "-");
     }

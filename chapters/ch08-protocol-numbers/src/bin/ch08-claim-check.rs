@@ -92,7 +92,9 @@ fn reasons() -> Result<()> {
         let verdict = if want == have { "ok" } else { "WRONG" };
         wrong += usize::from(want != have);
         let show = |entry: Option<&(i32, i32)>| {
-            entry.map_or("(nothing)".to_owned(), |&(n, c)| format!("{n}: {}", shown(c)))
+            entry.map_or("(nothing)".to_owned(), |&(n, c)| {
+                format!("{n}: {}", shown(c))
+            })
         };
         println!(
             "attempt {}: expected {}, reported {}: {verdict}",

@@ -35,11 +35,7 @@ fn run() -> Result<()> {
     let mut unsupported = Vec::new();
     for protocol in range.numbers() {
         let result = probe(protocol);
-        println!(
-            "{protocol:<9} {:<16} {}",
-            label(protocol),
-            outcome(result)
-        );
+        println!("{protocol:<9} {:<16} {}", label(protocol), outcome(result));
         match result {
             Ok(()) => registered.push(protocol),
             Err(errno) if errno.0 == libc::EPROTONOSUPPORT => unsupported.push(protocol),
