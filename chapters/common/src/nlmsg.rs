@@ -17,7 +17,9 @@ use std::fmt;
 
 use crate::errno::Errno;
 use crate::rtattr::RtAttrIter;
-use crate::uapi::{NLA_TYPE_MASK, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLMSGERR_ATTR_MSG};
+use crate::uapi::{
+    NLA_TYPE_MASK, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS,
+};
 
 // ANCHOR: align
 /// Messages (and their headers) start on 4-byte boundaries (`NLMSG_ALIGNTO`).
@@ -249,6 +251,9 @@ pub struct NlMsgErr<'a> {
     pub request: NlMsgHdr,
     /// The extended ACK's text (`NLMSGERR_ATTR_MSG`), if the kernel sent one.
     pub message: Option<&'a str>,
+    /// Where in the request the attribute at fault starts, counted from the
+    /// request's first byte (`NLMSGERR_ATTR_OFFS`), if the kernel said.
+    pub bad_attr_offset: Option<u32>,
 }
 
 impl<'a> NlMsgErr<'a> {
@@ -269,6 +274,7 @@ impl<'a> NlMsgErr<'a> {
         };
         let error = i32::from_ne_bytes([code[0], code[1], code[2], code[3]]);
         let mut message = None;
+        let mut bad_attr_offset = None;
         if msg.header.nlmsg_flags & NLM_F_ACK_TLVS != 0 {
             // The attributes follow the echoed request: just its header when
             // the ACK is capped, else the whole request, padded.
@@ -286,8 +292,10 @@ impl<'a> NlMsgErr<'a> {
             };
             for attr in RtAttrIter::at(tlvs, msg.offset + NLMSG_HDRLEN + start) {
                 let attr = attr?;
-                if attr.rta_type & NLA_TYPE_MASK == NLMSGERR_ATTR_MSG {
-                    message = attr.cstr();
+                match attr.rta_type & NLA_TYPE_MASK {
+                    NLMSGERR_ATTR_MSG => message = attr.cstr(),
+                    NLMSGERR_ATTR_OFFS => bad_attr_offset = attr.u32(),
+                    _ => {}
                 }
             }
         }
@@ -295,6 +303,7 @@ impl<'a> NlMsgErr<'a> {
             error,
             request,
             message,
+            bad_attr_offset,
         })
     }
 
@@ -591,6 +600,7 @@ mod tests {
 
         let tlv = MsgBuilder::new(0, 0, 0)
             .attr_str(NLMSGERR_ATTR_MSG, "Unknown device type")
+            .attr(NLMSGERR_ATTR_OFFS, &36u32.to_ne_bytes())
             .finish()
             .unwrap();
         let err = error_message(
@@ -603,6 +613,7 @@ mod tests {
         let e = NlMsgErr::parse(&msg).unwrap();
         assert_eq!(e.errno(), Some(Errno(libc::EOPNOTSUPP)));
         assert_eq!(e.message, Some("Unknown device type"));
+        assert_eq!(e.bad_attr_offset, Some(36));
     }
 
     #[test]

@@ -67,6 +67,8 @@ pub const NLM_F_ACK_TLVS: u16 = 0x200;
 // netlink.h: enum nlmsgerr_attrs
 /// Extended ACK: the error message, a NUL-terminated string.
 pub const NLMSGERR_ATTR_MSG: u16 = 1;
+/// Extended ACK: byte offset, in the request, of the attribute at fault (u32).
+pub const NLMSGERR_ATTR_OFFS: u16 = 2;
 
 // netlink.h: attribute type bits
 /// The attribute holds nested attributes.
