@@ -33,6 +33,20 @@
 #endif
 
 /*
+ * timer_delete(): mainline 6.2, the new name of del_timer(), which 6.15
+ * removed. 6.1.192 has it (verified in its source); which 6.1 stable
+ * release first did is not pinned here, so older 6.1 releases use the old
+ * name, which every one of them has.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 192)
+#define HAVE_TIMER_DELETE
+#endif
+
+#ifndef HAVE_TIMER_DELETE
+#define timer_delete(timer) del_timer(timer)
+#endif
+
+/*
  * timer_shutdown_sync(): mainline 6.2, back-ported to 6.1.158. It waits for
  * a running callback like timer_delete_sync() and also makes any later
  * mod_timer() a no-op, which is what a module's exit path wants for a timer
