@@ -1,0 +1,251 @@
+//! IPv4 addresses over rtnetlink: add and delete (with the ACK checked),
+//! dump, parse the `RTM_NEWADDR` / `RTM_DELADDR` events of group
+//! `RTNLGRP_IPV4_IFADDR`, and the table a listener keeps.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use nlbook_common::uapi::{
+    NETLINK_ROUTE, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NLMSG_DONE,
+    NLMSG_ERROR,
+};
+use nlbook_common::{Errno, MsgBuilder, NlMsg, NlMsgErr, NlMsgIter, NlSocket, RtAttrIter};
+
+// include/uapi/linux/rtnetlink.h
+/// A new address, or one in a dump.
+pub const RTM_NEWADDR: u16 = 20;
+/// An address was deleted.
+pub const RTM_DELADDR: u16 = 21;
+/// Dump the addresses.
+pub const RTM_GETADDR: u16 = 22;
+/// The group of IPv4 address events: group 5, bit 4 of `nl_groups`.
+pub const RTNLGRP_IPV4_IFADDR: u32 = 5;
+
+// include/uapi/linux/if_addr.h
+/// The address of the interface's peer, or its own on broadcast links.
+pub const IFA_ADDRESS: u16 = 1;
+/// The local address.
+pub const IFA_LOCAL: u16 = 2;
+/// `sizeof(struct ifaddrmsg)`: family u8, prefixlen u8, flags u8, scope u8,
+/// index u32.
+pub const IFADDRMSG_LEN: usize = 8;
+
+/// The loopback device's index: always 1 in a network namespace.
+pub const LO_INDEX: u32 = 1;
+
+/// One IPv4 address on one link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Addr {
+    /// The link's index.
+    pub ifindex: u32,
+    /// The address.
+    pub addr: Ipv4Addr,
+    /// The prefix length.
+    pub prefix: u8,
+}
+
+impl fmt::Display for Addr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+fn ifaddrmsg(prefix: u8, ifindex: u32) -> [u8; IFADDRMSG_LEN] {
+    let mut b = [0u8; IFADDRMSG_LEN];
+    b[0] = libc::AF_INET as u8;
+    b[1] = prefix;
+    b[4..8].copy_from_slice(&ifindex.to_ne_bytes());
+    b
+}
+
+/// Send `request` on a fresh socket and wait for its ACK.
+fn request_ack(request: &[u8], seq: u32, what: &str) -> Result<()> {
+    let sock = NlSocket::open(NETLINK_ROUTE)?;
+    sock.bind(0, 0)?;
+    sock.set_recv_timeout(Duration::from_secs(5))?;
+    sock.send_to(request, 0, 0)?;
+    let mut buf = vec![0u8; 8192];
+    loop {
+        let got = sock.recv(&mut buf).with_context(|| format!("{what}: no ACK"))?;
+        for msg in NlMsgIter::new(&buf[..got.len]) {
+            let msg = msg?;
+            if msg.header.nlmsg_type != NLMSG_ERROR || msg.header.nlmsg_seq != seq {
+                continue;
+            }
+            return match NlMsgErr::parse(&msg)?.errno() {
+                None => Ok(()),
+                Some(Errno(libc::EPERM)) => bail!(
+                    "{what}: EPERM: changing addresses needs CAP_NET_ADMIN over the namespace: \
+                     run as root, or under `unshare -Urn`"
+                ),
+                Some(e) => bail!("{what}: the kernel answered {e}"),
+            };
+        }
+    }
+}
+
+/// Add `addr` (`RTM_NEWADDR` with `NLM_F_CREATE | NLM_F_EXCL`).
+pub fn add(addr: Addr) -> Result<()> {
+    change(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, addr, "add")
+}
+
+/// Delete `addr` (`RTM_DELADDR`).
+pub fn delete(addr: Addr) -> Result<()> {
+    change(RTM_DELADDR, 0, addr, "delete")
+}
+
+fn change(kind: u16, flags: u16, addr: Addr, verb: &str) -> Result<()> {
+    const SEQ: u32 = 1;
+    let octets = addr.addr.octets();
+    let request = MsgBuilder::new(kind, NLM_F_REQUEST | NLM_F_ACK | flags, SEQ)
+        .fixed(&ifaddrmsg(addr.prefix, addr.ifindex))
+        .attr(IFA_LOCAL, &octets)
+        .attr(IFA_ADDRESS, &octets)
+        .finish()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    request_ack(&request, SEQ, &format!("{verb} {addr}"))
+}
+
+/// What an address message says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// `RTM_NEWADDR`: the address exists.
+    New(Addr),
+    /// `RTM_DELADDR`: it is gone.
+    Del(Addr),
+}
+
+/// Parse an IPv4 `RTM_NEWADDR` / `RTM_DELADDR`; `None` for anything else.
+/// The address is `IFA_LOCAL`, or `IFA_ADDRESS` without it.
+pub fn parse(msg: &NlMsg<'_>) -> Option<Event> {
+    let kind = msg.header.nlmsg_type;
+    if kind != RTM_NEWADDR && kind != RTM_DELADDR {
+        return None;
+    }
+    let fixed = msg.payload.get(..IFADDRMSG_LEN)?;
+    if fixed[0] != libc::AF_INET as u8 {
+        return None;
+    }
+    let prefix = fixed[1];
+    let ifindex = u32::from_ne_bytes(fixed[4..8].try_into().ok()?);
+    let mut local = None;
+    let mut address = None;
+    for attr in RtAttrIter::at(msg.payload.get(IFADDRMSG_LEN..)?, IFADDRMSG_LEN) {
+        let attr = attr.ok()?;
+        let ip = <[u8; 4]>::try_from(attr.payload).ok().map(Ipv4Addr::from);
+        match attr.kind() {
+            IFA_LOCAL => local = ip,
+            IFA_ADDRESS => address = ip,
+            _ => {}
+        }
+    }
+    let addr = Addr {
+        ifindex,
+        addr: local.or(address)?,
+        prefix,
+    };
+    Some(if kind == RTM_NEWADDR {
+        Event::New(addr)
+    } else {
+        Event::Del(addr)
+    })
+}
+
+// ANCHOR: dump
+/// Every IPv4 address in the namespace: an `RTM_GETADDR` dump on `sock`,
+/// read to `NLMSG_DONE`. Other messages met on the way (events, if `sock`
+/// is also a listener) are returned too, in order, for the caller to judge.
+pub fn dump_on(sock: &NlSocket, seq: u32) -> Result<BTreeSet<Addr>> {
+    let request = MsgBuilder::new(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, seq)
+        .fixed(&ifaddrmsg(0, 0))
+        .finish()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    sock.send_to(&request, 0, 0)?;
+    let mut found = BTreeSet::new();
+    let mut buf = vec![0u8; 32 * 1024];
+    loop {
+        let got = sock.recv(&mut buf).context("RTM_GETADDR dump")?;
+        if got.truncated() {
+            bail!("a dump datagram did not fit in {} bytes", buf.len());
+        }
+        for msg in NlMsgIter::new(&buf[..got.len]) {
+            let msg = msg?;
+            if msg.header.nlmsg_seq != seq {
+                continue; // not part of the dump
+            }
+            match msg.header.nlmsg_type {
+                NLMSG_DONE => return Ok(found),
+                NLMSG_ERROR => {
+                    let e = NlMsgErr::parse(&msg)?.errno();
+                    bail!("RTM_GETADDR dump: the kernel answered {e:?}");
+                }
+                _ => {
+                    if let Some(Event::New(a)) = parse(&msg) {
+                        found.insert(a);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// [`dump_on`] a fresh socket of its own.
+pub fn dump() -> Result<BTreeSet<Addr>> {
+    let sock = NlSocket::open(NETLINK_ROUTE)?;
+    sock.bind(0, 0)?;
+    sock.set_recv_timeout(Duration::from_secs(5))?;
+    dump_on(&sock, 1)
+}
+// ANCHOR_END: dump
+
+/// `10.6.<block>.<n>/32` on `lo`: the addresses the demos create.
+pub fn demo_addr(block: u8, n: u8) -> Addr {
+    Addr {
+        ifindex: LO_INDEX,
+        addr: Ipv4Addr::new(10, 6, block, n),
+        prefix: 32,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nlbook_common::uapi::NLMSG_MIN_TYPE;
+
+    fn addr_msg(kind: u16, a: Addr) -> Vec<u8> {
+        let o = a.addr.octets();
+        MsgBuilder::new(kind, 0, 0)
+            .fixed(&ifaddrmsg(a.prefix, a.ifindex))
+            .attr(IFA_ADDRESS, &o)
+            .attr(IFA_LOCAL, &o)
+            .finish()
+            .unwrap()
+    }
+
+    #[test]
+    fn parses_what_it_builds() {
+        let a = demo_addr(1, 7);
+        for (kind, want) in [(RTM_NEWADDR, Event::New(a)), (RTM_DELADDR, Event::Del(a))] {
+            let bytes = addr_msg(kind, a);
+            let msg = NlMsgIter::new(&bytes).next().unwrap().unwrap();
+            assert_eq!(parse(&msg), Some(want));
+        }
+        assert_eq!(a.to_string(), "10.6.1.7/32");
+    }
+
+    #[test]
+    fn ignores_other_messages_and_short_payloads() {
+        let other = MsgBuilder::new(NLMSG_MIN_TYPE, 0, 0).finish().unwrap();
+        let msg = NlMsgIter::new(&other).next().unwrap().unwrap();
+        assert_eq!(parse(&msg), None);
+        let short = MsgBuilder::new(RTM_NEWADDR, 0, 0)
+            .fixed(&[2, 32])
+            .finish()
+            .unwrap();
+        let msg = NlMsgIter::new(&short).next().unwrap().unwrap();
+        assert_eq!(parse(&msg), None);
+    }
+}
