@@ -11,7 +11,8 @@
  * set up with init_timer() and timer.data that reminds the sender a second
  * later. Its bugs are the originals' bugs, kept on purpose; chapter 9 is
  * about them. It is not built by the lab and does not build on any kernel
- * the workbook runs: the chapter snapshots the compiler's errors.
+ * the workbook runs: the chapter snapshots the compiler's errors. The
+ * ANCHOR comments are the workbook's: they mark what the book shows.
  */
 #include <linux/module.h>
 #include <linux/kernel.h>
@@ -43,12 +44,15 @@ struct nl_req {
 
 static struct sock *nl_sk = NULL;
 static LIST_HEAD(req_list);
+/* ANCHOR: lock */
 static spinlock_t req_lock = SPIN_LOCK_UNLOCKED;
 static DECLARE_WAIT_QUEUE_HEAD(req_wait);
+/* ANCHOR_END: lock */
 static DECLARE_COMPLETION(thread_done);
 static int thread_stop = 0;
 static struct timer_list remind_timer;
 
+/* ANCHOR: send */
 static void nl_send(u32 pid, int type, const char *text)
 {
 	struct sk_buff *skb;
@@ -66,7 +70,9 @@ static void nl_send(u32 pid, int type, const char *text)
 	NETLINK_CB(skb).dst_group = 0;
 	netlink_unicast(nl_sk, skb, pid, MSG_DONTWAIT);
 }
+/* ANCHOR_END: send */
 
+/* ANCHOR: input */
 /* Runs in the sender's context; hands the request to the thread. */
 static void nl_data_ready(struct sk_buff *skb)
 {
@@ -90,12 +96,16 @@ static void nl_data_ready(struct sk_buff *skb)
 	remind_timer.data = NETLINK_CB(skb).pid;
 	mod_timer(&remind_timer, jiffies + HZ);
 }
+/* ANCHOR_END: input */
 
+/* ANCHOR: timer_callback */
 static void remind(unsigned long data)
 {
 	nl_send((u32)data, NL_REMINDER, "reminder from the timer");
 }
+/* ANCHOR_END: timer_callback */
 
+/* ANCHOR: thread */
 static int nl_thread(void *unused)
 {
 	struct nl_req *req;
@@ -119,23 +129,31 @@ static int nl_thread(void *unused)
 	}
 	complete_and_exit(&thread_done, 0);
 }
+/* ANCHOR_END: thread */
 
 static int __init nl_init(void)
 {
+	/* ANCHOR: create */
 	nl_sk = netlink_kernel_create(&init_net, NETLINK_TEST, 1,
 				      nl_data_ready, NULL, THIS_MODULE);
 	if (!nl_sk)
 		return -ENOMEM;
+	/* ANCHOR_END: create */
 
+	/* ANCHOR: timer_init */
 	init_timer(&remind_timer);
 	remind_timer.function = remind;
 	remind_timer.data = 0;
+	/* ANCHOR_END: timer_init */
 
+	/* ANCHOR: thread_start */
 	kernel_thread(nl_thread, NULL, CLONE_KERNEL);
+	/* ANCHOR_END: thread_start */
 	printk(KERN_INFO "nl_kthread: protocol %d ready\n", NETLINK_TEST);
 	return 0;
 }
 
+/* ANCHOR: exit */
 static void __exit nl_exit(void)
 {
 	del_timer(&remind_timer);
@@ -145,6 +163,7 @@ static void __exit nl_exit(void)
 	sock_release(nl_sk->sk_socket);
 	printk(KERN_INFO "nl_kthread: unloaded\n");
 }
+/* ANCHOR_END: exit */
 
 module_init(nl_init);
 module_exit(nl_exit);

@@ -1,6 +1,7 @@
 //! The VM lab: every chapter's kernel modules and Rust programs run in pinned
 //! kernels under QEMU; outputs and kernel logs are insta snapshots.
 
+pub mod build_only;
 mod guest;
 mod initramfs;
 pub mod kernels;
