@@ -9,7 +9,7 @@
 //! - [`rtattr`]: the route attribute (TLV) walker.
 //! - [`socket`]: a small raw netlink socket over libc.
 //! - [`programs`]: running a chapter's programs from its tests.
-//! - [`link`]: create links (dummy, veth) and bring them up over raw rtnetlink.
+//! - [`link`]: create links (dummy, veth), bring them up and down, delete them, over raw rtnetlink.
 //!
 //! Everything here is teaching code too: small, checked, and never trusting a
 //! length it did not compute itself.

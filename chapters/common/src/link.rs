@@ -1,5 +1,6 @@
-//! Create links and bring them up over raw rtnetlink: `RTM_NEWLINK` with
-//! `NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK`, and the ACK checked. Demos call
+//! Create links, bring them up and down, and delete them over raw
+//! rtnetlink: `RTM_NEWLINK` (or `RTM_DELLINK`) with `NLM_F_ACK`, and the ACK
+//! checked. Demos call
 //! these inside [`in_fresh_netns`](crate::in_fresh_netns), where they need no
 //! privilege beyond owning the namespace.
 
@@ -12,7 +13,7 @@ use crate::socket::NlSocket;
 use crate::uapi::{
     IFINFOMSG_LEN, IFLA_ADDRESS, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINKINFO,
     IFNAMSIZ, NETLINK_EXT_ACK, NETLINK_ROUTE, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST,
-    NLMSG_ERROR, RTM_NEWLINK, SOL_NETLINK, VETH_INFO_PEER,
+    NLMSG_ERROR, RTM_DELLINK, RTM_NEWLINK, SOL_NETLINK, VETH_INFO_PEER,
 };
 
 /// An Ethernet hardware address.
@@ -249,6 +250,33 @@ pub fn set_up(name: &str) -> Result<(), LinkError> {
 }
 // ANCHOR_END: set_up
 
+// ANCHOR: set_down
+/// Bring link `name` down: like [`set_up`], with `IFF_UP` cleared.
+pub fn set_down(name: &str) -> Result<(), LinkError> {
+    check_name(name)?;
+    const SEQ: u32 = 1;
+    let up = libc::IFF_UP as u32;
+    let request = MsgBuilder::new(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, SEQ)
+        .fixed(&ifinfomsg(0, 0, up))
+        .attr_str(IFLA_IFNAME, name)
+        .finish()?;
+    request_ack(&request, SEQ, &format!("RTM_NEWLINK {name} (set down)"), "")
+}
+// ANCHOR_END: set_down
+
+// ANCHOR: delete
+/// Delete link `name`: `RTM_DELLINK`, the link found by name.
+pub fn delete(name: &str) -> Result<(), LinkError> {
+    check_name(name)?;
+    const SEQ: u32 = 1;
+    let request = MsgBuilder::new(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, SEQ)
+        .fixed(&ifinfomsg(0, 0, 0))
+        .attr_str(IFLA_IFNAME, name)
+        .finish()?;
+    request_ack(&request, SEQ, &format!("RTM_DELLINK {name}"), "")
+}
+// ANCHOR_END: delete
+
 // ANCHOR: request_ack
 /// Send `request` to the kernel and wait for the `NLMSG_ERROR` that answers
 /// it: error 0 is the ACK, anything else the reason it failed.
@@ -371,6 +399,27 @@ mod tests {
                     .starts_with("RTM_NEWLINK a0 (veth, peer a2): the kernel answered EEXIST (17)"),
                 "{err}"
             );
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn down_and_delete() {
+        in_fresh_netns(|| {
+            create_veth_pair("d0", [2, 0, 0, 0, 0, 1], "d1", [2, 0, 0, 0, 0, 2]).unwrap();
+            set_up("d0").unwrap();
+            assert_ne!(if_flags("d0") & libc::IFF_UP as u32, 0);
+            set_down("d0").unwrap();
+            assert_eq!(if_flags("d0") & libc::IFF_UP as u32, 0);
+            delete("d0").unwrap();
+            // Deleting one end of a veth pair deletes both.
+            let names = link_names();
+            assert!(!names.contains(&"d0".to_owned()), "{names:?}");
+            assert!(!names.contains(&"d1".to_owned()), "{names:?}");
+            match delete("d0").unwrap_err() {
+                LinkError::Kernel { errno, .. } => assert_eq!(errno, Errno(libc::ENODEV)),
+                other => panic!("expected ENODEV, got {other}"),
+            }
         })
         .unwrap();
     }
