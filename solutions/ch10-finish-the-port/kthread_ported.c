@@ -1,0 +1,1 @@
+../../kmod/ch10-porting-legacy/kthread_ported.c
