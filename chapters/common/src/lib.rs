@@ -7,6 +7,7 @@
 //! - [`nlmsg`]: the `nlmsghdr` layout, alignment, a validating message walker,
 //!   a message builder and the `NLMSG_ERROR` payload.
 //! - [`rtattr`]: the route attribute (TLV) walker.
+//! - [`genl`]: the generic netlink header and the numbers of `nlctrl`.
 //! - [`socket`]: a small raw netlink socket over libc.
 //! - [`programs`]: running a chapter's programs from its tests.
 //! - [`link`]: create links (dummy, veth), bring them up and down, delete them, over raw rtnetlink.
@@ -15,6 +16,7 @@
 //! length it did not compute itself.
 
 pub mod errno;
+pub mod genl;
 pub mod link;
 pub mod membership;
 pub mod netns;

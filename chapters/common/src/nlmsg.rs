@@ -18,7 +18,8 @@ use std::fmt;
 use crate::errno::Errno;
 use crate::rtattr::RtAttrIter;
 use crate::uapi::{
-    NLA_TYPE_MASK, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS,
+    NLA_TYPE_MASK, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLMSGERR_ATTR_MISS_TYPE, NLMSGERR_ATTR_MSG,
+    NLMSGERR_ATTR_OFFS,
 };
 
 // ANCHOR: align
@@ -254,6 +255,9 @@ pub struct NlMsgErr<'a> {
     /// Where in the request the attribute at fault starts, counted from the
     /// request's first byte (`NLMSGERR_ATTR_OFFS`), if the kernel said.
     pub bad_attr_offset: Option<u32>,
+    /// The type of a required attribute the request lacked
+    /// (`NLMSGERR_ATTR_MISS_TYPE`), if that was the problem.
+    pub missing_attr_type: Option<u32>,
 }
 
 impl<'a> NlMsgErr<'a> {
@@ -275,6 +279,7 @@ impl<'a> NlMsgErr<'a> {
         let error = i32::from_ne_bytes([code[0], code[1], code[2], code[3]]);
         let mut message = None;
         let mut bad_attr_offset = None;
+        let mut missing_attr_type = None;
         if msg.header.nlmsg_flags & NLM_F_ACK_TLVS != 0 {
             // The attributes follow the echoed request: just its header when
             // the ACK is capped, else the whole request, padded.
@@ -295,6 +300,7 @@ impl<'a> NlMsgErr<'a> {
                 match attr.rta_type & NLA_TYPE_MASK {
                     NLMSGERR_ATTR_MSG => message = attr.cstr(),
                     NLMSGERR_ATTR_OFFS => bad_attr_offset = attr.u32(),
+                    NLMSGERR_ATTR_MISS_TYPE => missing_attr_type = attr.u32(),
                     _ => {}
                 }
             }
@@ -304,6 +310,7 @@ impl<'a> NlMsgErr<'a> {
             request,
             message,
             bad_attr_offset,
+            missing_attr_type,
         })
     }
 
@@ -601,6 +608,7 @@ mod tests {
         let tlv = MsgBuilder::new(0, 0, 0)
             .attr_str(NLMSGERR_ATTR_MSG, "Unknown device type")
             .attr(NLMSGERR_ATTR_OFFS, &36u32.to_ne_bytes())
+            .attr(NLMSGERR_ATTR_MISS_TYPE, &3u32.to_ne_bytes())
             .finish()
             .unwrap();
         let err = error_message(
@@ -614,6 +622,7 @@ mod tests {
         assert_eq!(e.errno(), Some(Errno(libc::EOPNOTSUPP)));
         assert_eq!(e.message, Some("Unknown device type"));
         assert_eq!(e.bad_attr_offset, Some(36));
+        assert_eq!(e.missing_attr_type, Some(3));
     }
 
     #[test]

@@ -69,6 +69,8 @@ pub const NLM_F_ACK_TLVS: u16 = 0x200;
 pub const NLMSGERR_ATTR_MSG: u16 = 1;
 /// Extended ACK: byte offset, in the request, of the attribute at fault (u32).
 pub const NLMSGERR_ATTR_OFFS: u16 = 2;
+/// Extended ACK: the type of a required attribute the request lacked (u32).
+pub const NLMSGERR_ATTR_MISS_TYPE: u16 = 5;
 
 // netlink.h: attribute type bits
 /// The attribute holds nested attributes.
