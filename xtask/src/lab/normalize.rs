@@ -39,6 +39,11 @@ static HELD_LOCK: LazyLock<Regex> = LazyLock::new(|| re(r"^ #\d+: "));
 /// the bits above it (0x100: serving a softirq) are what teaches.
 static PREEMPT_COUNT: LazyLock<Regex> =
     LazyLock::new(|| re(r"preempt_count: ([0-9a-f]+)[0-9a-f]{2},"));
+/// A preempt_count below 0x100 (no softirq or hardirq bits): the report
+/// comes from a task itself, so the locks listed next are its own, the same
+/// on every run.
+static TASK_CONTEXT_PREEMPT_COUNT: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^preempt_count: [0-9a-f]{1,2}, expected"));
 /// The first line of a kernel report.
 static REPORT_START: LazyLock<Regex> =
     LazyLock::new(|| re(r"^(BUG: |WARNING: |Oops|general protection|Kernel panic|={10,}$)"));
@@ -72,6 +77,7 @@ pub fn kernel_log(raw: &[String]) -> Vec<String> {
     let mut skipping_report = false;
     let mut skipping_frames = false;
     let mut in_trace = false;
+    let mut own_locks = false;
     for line in raw {
         let line = TIMESTAMP.replace(line, "");
         if NOISE.is_match(&line) {
@@ -88,10 +94,13 @@ pub fn kernel_log(raw: &[String]) -> Vec<String> {
         line = PREEMPT_COUNT
             .replace(&line, "preempt_count: ${1}xx,")
             .into_owned();
-        if HELD_LOCK.is_match(&line) {
+        if TASK_CONTEXT_PREEMPT_COUNT.is_match(&line) {
+            own_locks = true;
+        }
+        if HELD_LOCK.is_match(&line) && !own_locks {
             continue;
         }
-        if LOCKS_HELD.is_match(&line) {
+        if LOCKS_HELD.is_match(&line) && !own_locks {
             line = "locks held by <task>/<pid>: (which ones depends on the interrupted task)"
                 .to_string();
         }
@@ -101,6 +110,7 @@ pub fn kernel_log(raw: &[String]) -> Vec<String> {
             // a second): the first one teaches, the count would vary.
             skipping_report = !seen_reports.insert(line.clone());
             skipping_frames = false;
+            own_locks = false;
             in_trace = false;
         } else if line.starts_with("Call Trace:") {
             in_trace = true;
@@ -204,6 +214,36 @@ mod tests {
             )
         );
         assert!(is_splat(&out[0]));
+    }
+
+    #[test]
+    fn keeps_the_locks_of_a_task_that_sleeps_holding_them() {
+        let raw = lines(
+            "[    2.1] BUG: sleeping function called from invalid context at include/linux/sched/mm.h:274\n\
+             [    2.1] in_atomic(): 1, irqs_disabled(): 0, non_block: 0, pid: 61, name: ch09-flood\n\
+             [    2.1] preempt_count: 1, expected: 0\n\
+             [    2.1] 1 lock held by ch09-flood/61:\n\
+             [    2.1]  #0: ffffffffc0002010 (deferred_lock){+.+.}-{2:2}, at: deferred_msg+0x6f/0x1a0 [gfp_under_lock]\n\
+             [    2.1] CPU: 0 PID: 61 Comm: ch09-flood Tainted: G           O       6.1.192 #1\n\
+             [    3.1] BUG: sleeping function called from invalid context at mm/slab.c:1\n\
+             [    3.1] preempt_count: 101, expected: 0\n\
+             [    3.1] 2 locks held by init/1:\n\
+             [    3.1]  #0: ffffffff82a4c5a0 (rcu_read_lock){....}-{1:2}, at: rcu_lock_acquire+0x0/0x20",
+        );
+        assert_eq!(
+            kernel_log(&raw),
+            lines(
+                "BUG: sleeping function called from invalid context at include/linux/sched/mm.h:274\n\
+                 in_atomic(): 1, irqs_disabled(): 0, non_block: 0, pid: <pid>, name: <task>\n\
+                 preempt_count: 1, expected: 0\n\
+                 1 lock held by <task>/<pid>:\n \
+                 #0: <addr> (deferred_lock){+.+.}-{2:2}, at: deferred_msg+<off> [gfp_under_lock]\n\
+                 CPU: 0 PID: <pid> Comm: <task> Tainted: G           O       <release>\n\
+                 BUG: sleeping function called from invalid context at mm/slab.c:1\n\
+                 preempt_count: 1xx, expected: 0\n\
+                 locks held by <task>/<pid>: (which ones depends on the interrupted task)"
+            )
+        );
     }
 
     #[test]
