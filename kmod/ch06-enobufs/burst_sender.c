@@ -80,7 +80,7 @@ static int burst_send(u32 count, struct netlink_ext_ack *extack)
 				    GFP_KERNEL))
 			failed++;
 	}
-	pr_info("sent a burst of %u messages to group %d, %u reported failed\n",
+	pr_info("burst of %u sent to group %d, %u reported failed\n",
 		count, NLBOOK_BURST_GROUP, failed);
 	return 0;
 }

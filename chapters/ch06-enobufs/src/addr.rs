@@ -69,7 +69,9 @@ fn request_ack(request: &[u8], seq: u32, what: &str) -> Result<()> {
     sock.send_to(request, 0, 0)?;
     let mut buf = vec![0u8; 8192];
     loop {
-        let got = sock.recv(&mut buf).with_context(|| format!("{what}: no ACK"))?;
+        let got = sock
+            .recv(&mut buf)
+            .with_context(|| format!("{what}: no ACK"))?;
         for msg in NlMsgIter::new(&buf[..got.len]) {
             let msg = msg?;
             if msg.header.nlmsg_type != NLMSG_ERROR || msg.header.nlmsg_seq != seq {

@@ -46,7 +46,11 @@ fn int_option(sock: &impl AsRawFd, level: i32, name: i32) -> Result<i32, Errno> 
             &raw mut len,
         )
     };
-    if rc < 0 { Err(Errno::last()) } else { Ok(value) }
+    if rc < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(value)
+    }
 }
 
 fn set_int_option(sock: &impl AsRawFd, level: i32, name: i32, value: i32) -> Result<(), Errno> {

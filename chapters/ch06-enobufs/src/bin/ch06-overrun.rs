@@ -17,8 +17,7 @@ use ch04_nl_table::procfs;
 use ch06_enobufs::queue::{Recv, drain, try_recv};
 use ch06_enobufs::rcvbuf::{
     MemInfo, RMEM_DEFAULT_PATH, RMEM_MAX_PATH, effective_rcvbuf, in_initial_user_namespace,
-    meminfo, messages_that_fit, rcvbuf, read_sysctl, set_no_enobufs, set_rcvbuf,
-    set_rcvbuf_force,
+    meminfo, messages_that_fit, rcvbuf, read_sysctl, set_no_enobufs, set_rcvbuf, set_rcvbuf_force,
 };
 use nlbook_common::membership::{group_mask, join_group};
 use nlbook_common::{Errno, MsgBuilder, NlMsgIter, NlSocket, exit_code, in_fresh_netns};
@@ -122,19 +121,32 @@ fn show_drain(out: &mut String, sock: &NlSocket) -> Result<()> {
     Ok(())
 }
 
-fn run_in_netns(forced: &str) -> Result<String> {
+/// What the program learns before it enters the fresh namespace.
+struct Outside {
+    rmem_max: u32,
+    rmem_default: u32,
+    forced: String,
+}
+
+fn run_in_netns(outside: &Outside) -> Result<String> {
     let mut out = String::new();
     macro_rules! say {
         ($($arg:tt)*) => { let _ = writeln!(out, $($arg)*); };
     }
-    let rmem_max = read_sysctl(RMEM_MAX_PATH).map_err(anyhow::Error::msg)?;
-    let rmem_default = read_sysctl(RMEM_DEFAULT_PATH).map_err(anyhow::Error::msg)?;
+    let Outside {
+        rmem_max,
+        rmem_default,
+        ref forced,
+    } = *outside;
 
     say!("NETLINK_USERSOCK group {GROUP}, in a fresh network namespace");
     // ANCHOR: table
     say!("1. SO_RCVBUF: requested -> effective (net.core.rmem_max {rmem_max})");
     let probe = NlSocket::open(libc::NETLINK_USERSOCK)?;
-    say!("   a new socket: {} (net.core.rmem_default)", rcvbuf(&probe)?);
+    say!(
+        "   a new socket: {} (net.core.rmem_default)",
+        rcvbuf(&probe)?
+    );
     let floor = set_rcvbuf(&probe, 0)?;
     say!("   {:>8} -> {floor:>7}: the floor, SOCK_MIN_RCVBUF", 0);
     for requested in [SMALL_REQUEST, 1152, 4096, 65536, 1 << 20] {
@@ -165,7 +177,9 @@ fn run_in_netns(forced: &str) -> Result<String> {
     let MemInfo { rmem_alloc, .. } = meminfo(&meter)?;
     let (proc_rmem, _) = proc_columns(&meter)?;
     let len = message(1)?.len();
-    say!("   one {len}-byte message queued: SO_MEMINFO rmem_alloc {rmem_alloc}, /proc/net/netlink Rmem {proc_rmem}");
+    say!(
+        "   one {len}-byte message queued: SO_MEMINFO rmem_alloc {rmem_alloc}, /proc/net/netlink Rmem {proc_rmem}"
+    );
     // ANCHOR_END: truesize
     let truesize = rmem_alloc;
     let fit = messages_that_fit(floor, truesize);
@@ -211,10 +225,15 @@ fn run_in_netns(forced: &str) -> Result<String> {
         queued.drops,
         now.drops
     );
-    let line = describe(try_recv(&small, 256))?;
-    say!("   {line}");
+    show_drain(&mut out, &small)?;
+    let empty = meminfo(&small)?;
     sender.send(BURST + 2)?;
-    say!("   message {} sent to the empty queue", BURST + 2);
+    say!(
+        "   message {} sent to the empty queue: drops {} -> {}",
+        BURST + 2,
+        empty.drops,
+        meminfo(&small)?.drops
+    );
     show_drain(&mut out, &small)?;
     // ANCHOR_END: congested
     if now.drops != queued.drops + 1 {
@@ -308,8 +327,14 @@ fn force_in_new_user_namespace() -> String {
 // ANCHOR_END: force_in_child
 
 fn run() -> Result<()> {
-    let forced = force_in_new_user_namespace();
-    let out = in_fresh_netns(|| run_in_netns(&forced))??;
+    let outside = Outside {
+        forced: force_in_new_user_namespace(),
+        // Read here: a namespace made by this process shows them on 6.12
+        // but not on 6.1, whose net.core.rmem_* exist in the initial one only.
+        rmem_max: read_sysctl(RMEM_MAX_PATH).map_err(anyhow::Error::msg)?,
+        rmem_default: read_sysctl(RMEM_DEFAULT_PATH).map_err(anyhow::Error::msg)?,
+    };
+    let out = in_fresh_netns(|| run_in_netns(&outside))??;
     print!("{out}");
     Ok(())
 }

@@ -1,0 +1,203 @@
+//! `ch06-resync`: the pattern a daemon should use. A listener keeps a table
+//! of the IPv4 addresses in its network namespace: one dump to start, then
+//! the `RTNLGRP_IPV4_IFADDR` events. When `recv` says `ENOBUFS`, events were
+//! lost and the table can no longer be trusted: it drains what is queued,
+//! dumps again and reconciles.
+//!
+//! To lose events on purpose, the listener's buffer is the floor and 16
+//! addresses are added to `lo` while it does not read. Runs in a fresh
+//! network namespace (root, or `unshare -Urn`).
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use ch06_enobufs::addr::{self, Addr, Event, RTNLGRP_IPV4_IFADDR};
+use ch06_enobufs::queue::{Recv, try_recv};
+use ch06_enobufs::rcvbuf::set_rcvbuf;
+use nlbook_common::membership::group_mask;
+use nlbook_common::uapi::NETLINK_ROUTE;
+use nlbook_common::{Errno, NlMsgIter, NlSocket, exit_code, in_fresh_netns};
+
+/// Addresses added while the listener does not read.
+const ADDED: u8 = 16;
+
+// ANCHOR: listener
+/// A table of addresses kept in step with the kernel.
+struct AddrListener {
+    sock: NlSocket,
+    table: BTreeSet<Addr>,
+    applied: usize,
+    resyncs: usize,
+}
+
+/// What one round of reading did.
+enum Round {
+    /// Events were applied; the queue is empty.
+    UpToDate,
+    /// The kernel reported lost events; the table was rebuilt.
+    Resynced {
+        drained: usize,
+        added: Vec<Addr>,
+        removed: Vec<Addr>,
+    },
+}
+
+impl AddrListener {
+    fn new(rcvbuf: i32) -> Result<Self> {
+        let sock = NlSocket::open(NETLINK_ROUTE)?;
+        set_rcvbuf(&sock, rcvbuf)?;
+        // Join first, then dump: an address that appears in between shows
+        // up twice (dump and event), never not at all.
+        let groups = group_mask(RTNLGRP_IPV4_IFADDR).context("group 5 has a bit")?;
+        sock.bind(0, groups)?;
+        sock.set_recv_timeout(Duration::from_secs(5))?;
+        let table = addr::dump()?;
+        Ok(AddrListener {
+            sock,
+            table,
+            applied: 0,
+            resyncs: 0,
+        })
+    }
+
+    fn apply(&mut self, datagram: &[u8]) -> Result<()> {
+        for msg in NlMsgIter::new(datagram) {
+            match addr::parse(&msg?) {
+                Some(Event::New(a)) => {
+                    self.table.insert(a);
+                }
+                Some(Event::Del(a)) => {
+                    self.table.remove(&a);
+                }
+                None => continue,
+            }
+            self.applied += 1;
+        }
+        Ok(())
+    }
+
+    /// Read everything queued. On ENOBUFS: read on to the end of the queue
+    /// (those events are older than any dump), then replace the table with
+    /// a fresh dump and say what the lost events would have changed.
+    fn read_queued(&mut self) -> Result<Round> {
+        let mut lost = false;
+        let mut drained = 0;
+        loop {
+            match try_recv(&self.sock, 16 * 1024) {
+                Recv::Datagram { bytes, len } => {
+                    if len > bytes.len() {
+                        bail!("an event did not fit in {} bytes", bytes.len());
+                    }
+                    self.apply(&bytes)?;
+                    drained += usize::from(lost);
+                }
+                Recv::Error(Errno(libc::ENOBUFS)) => lost = true,
+                Recv::Error(e) => bail!("recv: {e}"),
+                Recv::Empty => break,
+            }
+        }
+        if !lost {
+            return Ok(Round::UpToDate);
+        }
+        self.resyncs += 1;
+        let fresh = addr::dump()?;
+        let added = fresh.difference(&self.table).copied().collect();
+        let removed = self.table.difference(&fresh).copied().collect();
+        self.table = fresh;
+        Ok(Round::Resynced {
+            drained,
+            added,
+            removed,
+        })
+    }
+}
+// ANCHOR_END: listener
+
+fn list(addrs: &[Addr]) -> String {
+    match addrs {
+        [] => "none".into(),
+        [one] => one.to_string(),
+        [first, .., last] => format!("{} ({first} .. {last})", addrs.len()),
+    }
+}
+
+fn run() -> Result<String> {
+    let mut out = String::new();
+    macro_rules! say {
+        ($($arg:tt)*) => { let _ = writeln!(out, $($arg)*); };
+    }
+    say!("NETLINK_ROUTE in a fresh network namespace");
+    addr::add(addr::demo_addr(0, 1))?;
+    addr::add(addr::demo_addr(0, 2))?;
+    let mut listener = AddrListener::new(1024)?;
+    let table: Vec<Addr> = listener.table.iter().copied().collect();
+    say!(
+        "listener: group RTNLGRP_IPV4_IFADDR, SO_RCVBUF 1024; the first dump: {}",
+        list(&table)
+    );
+
+    let burst: Vec<Addr> = (1..=ADDED).map(|n| addr::demo_addr(1, n)).collect();
+    for a in &burst {
+        addr::add(*a)?;
+    }
+    say!("added while the listener did not read: {}", list(&burst));
+
+    match listener.read_queued()? {
+        Round::UpToDate => {
+            say!("read: every event arrived; nothing to resynchronise");
+        }
+        Round::Resynced {
+            drained,
+            added,
+            removed,
+        } => {
+            say!("read: ENOBUFS (105): events were lost");
+            say!("  applied the {drained} events still queued, then dumped again");
+            say!(
+                "  the dump added {}, removed {}",
+                list(&added),
+                list(&removed)
+            );
+        }
+    }
+
+    // Back to normal: a change while the listener keeps up.
+    let gone = addr::demo_addr(1, 1);
+    addr::delete(gone)?;
+    let round = listener.read_queued()?;
+    say!(
+        "deleted {gone}, read: {}",
+        match round {
+            Round::UpToDate => "the event arrived, applied",
+            Round::Resynced { .. } => "lost again, resynchronised",
+        }
+    );
+
+    let kernel = addr::dump()?;
+    say!(
+        "table: {} addresses, {} events applied, {} resync; the kernel's dump: {} addresses, {}",
+        listener.table.len(),
+        listener.applied,
+        listener.resyncs,
+        kernel.len(),
+        if kernel == listener.table {
+            "the same"
+        } else {
+            "DIFFERENT"
+        }
+    );
+    if kernel != listener.table {
+        bail!("the listener's table differs from the kernel's");
+    }
+    Ok(out)
+}
+
+fn main() -> std::process::ExitCode {
+    let result = in_fresh_netns(run)
+        .map_err(anyhow::Error::from)
+        .and_then(|r| r)
+        .map(|out| print!("{out}"));
+    exit_code("ch06-resync", result)
+}
