@@ -1,0 +1,178 @@
+//! `ch12-acks`: sequence numbers, `NLM_F_ACK`, `NLMSG_ERROR` and the
+//! extended ACK, each rule shown by a request to rtnetlink.
+//!
+//! Runs in a fresh network namespace of its own (root, or `unshare -Urn`).
+//! Every request goes to the kernel (port 0); every answer is printed with
+//! the `recv` call that brought it.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use ch12_request_response::names::{reply_flags, type_name};
+use ch12_request_response::receive::{Arrival, until_finished};
+use ch12_request_response::route_socket;
+use nlbook_common::link::ifinfomsg;
+use nlbook_common::uapi::{
+    IFLA_IFNAME, IFLA_INFO_KIND, IFLA_LINKINFO, NETLINK_EXT_ACK, NLM_F_ACK, NLM_F_CAPPED,
+    NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, RTM_GETLINK, RTM_NEWLINK, SOL_NETLINK,
+};
+use nlbook_common::{MsgBuilder, NLMSG_HDRLEN, NlSocket, exit_code, in_fresh_netns, nlmsg_align};
+
+const PROGRAM: &str = "ch12-acks";
+/// `NETLINK_CAP_ACK` (`linux/netlink.h`): errors echo only the request's header.
+const NETLINK_CAP_ACK: i32 = 10;
+/// No device has this index in a fresh namespace.
+const NO_SUCH_INDEX: i32 = 999;
+
+fn main() -> ExitCode {
+    exit_code(
+        PROGRAM,
+        in_fresh_netns(run)
+            .map_err(anyhow::Error::from)
+            .and_then(|r| r),
+    )
+}
+
+fn get_link(index: i32, flags: u16, seq: u32) -> Result<Vec<u8>> {
+    Ok(MsgBuilder::new(RTM_GETLINK, NLM_F_REQUEST | flags, seq)
+        .fixed(&ifinfomsg(index, 0, 0))
+        .finish()?)
+}
+
+/// Print one answer, a line per message.
+fn show(answer: &[Arrival]) -> Result<()> {
+    for a in answer {
+        let h = a.header;
+        let mut line = format!(
+            "  <- recv {}: {} seq {}, flags {}",
+            a.recv,
+            type_name(h.nlmsg_type),
+            h.nlmsg_seq,
+            reply_flags(h.nlmsg_type, h.nlmsg_flags)
+        );
+        if let Some(e) = a.error()? {
+            match e.errno {
+                None => line.push_str(", error 0: the ACK"),
+                Some(errno) => line.push_str(&format!(", error {errno}")),
+            }
+            println!("{line}");
+            // Without NETLINK_CAP_ACK the whole request comes back, padded.
+            let capped = h.nlmsg_flags & NLM_F_CAPPED != 0;
+            let echoed = if capped {
+                NLMSG_HDRLEN
+            } else {
+                nlmsg_align(e.request.nlmsg_len as usize)
+            };
+            println!(
+                "     echoes the request: {} (type {}, seq {}){}",
+                if capped {
+                    "its header only".to_owned()
+                } else {
+                    format!("all {echoed} bytes")
+                },
+                type_name(e.request.nlmsg_type),
+                e.request.nlmsg_seq,
+                match e.echoed_len.saturating_sub(4 + echoed) {
+                    0 => String::new(),
+                    n => format!(", then {n} bytes of extended ACK attributes"),
+                }
+            );
+            if let Some(text) = e.message {
+                println!("     extended ACK message: \"{text}\"");
+            }
+            if let Some(offset) = e.bad_attr_offset {
+                println!("     extended ACK offset: byte {offset} of the request");
+            }
+        } else {
+            println!("{line}");
+        }
+    }
+    Ok(())
+}
+
+fn ask(sock: &NlSocket, what: &str, request: &[u8], seq: u32, acked: bool) -> Result<()> {
+    println!(
+        "  -> {what}, seq {seq}{}",
+        if acked { ", NLM_F_ACK" } else { "" }
+    );
+    sock.send_to(request, 0, 0)?;
+    show(&until_finished(sock, seq, acked, 8192, |_| Ok(()))?)
+}
+
+fn run() -> Result<()> {
+    let sock = route_socket()?;
+
+    // ANCHOR: seq
+    println!("1. The answer carries the request's sequence number.");
+    ask(&sock, "RTM_GETLINK lo", &get_link(1, 0, 1)?, 1, false)?;
+
+    println!("2. NLM_F_ACK: after the reply, an NLMSG_ERROR with error 0.");
+    ask(
+        &sock,
+        "RTM_GETLINK lo",
+        &get_link(1, NLM_F_ACK, 2)?,
+        2,
+        true,
+    )?;
+
+    println!("3. Errors are always reported, NLM_F_ACK or not.");
+    let missing = get_link(NO_SUCH_INDEX, 0, 3)?;
+    ask(&sock, "RTM_GETLINK ifindex 999", &missing, 3, false)?;
+    // ANCHOR_END: seq
+
+    // ANCHOR: ext_ack
+    println!("4. With NETLINK_EXT_ACK, the kernel says why.");
+    sock.set_option(SOL_NETLINK, NETLINK_EXT_ACK, 1)?;
+    let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+    let unknown_kind = MsgBuilder::new(RTM_NEWLINK, flags, 4)
+        .fixed(&ifinfomsg(0, 0, 0))
+        .attr_str(IFLA_IFNAME, "ch12")
+        .nested(IFLA_LINKINFO, |b| {
+            b.attr_str(IFLA_INFO_KIND, "no-such-kind")
+        })
+        .finish()?;
+    ask(
+        &sock,
+        "RTM_NEWLINK kind \"no-such-kind\"",
+        &unknown_kind,
+        4,
+        true,
+    )?;
+
+    println!("5. A bad attribute: the extended ACK points at it.");
+    let long_name = MsgBuilder::new(RTM_NEWLINK, flags, 5)
+        .fixed(&ifinfomsg(0, 0, 0))
+        .attr_str(IFLA_IFNAME, "a-name-of-20-bytes!")
+        .finish()?;
+    println!("     (IFLA_IFNAME starts at byte 32: 16 of nlmsghdr, 16 of ifinfomsg)");
+    ask(
+        &sock,
+        "RTM_NEWLINK with a 20-byte IFLA_IFNAME",
+        &long_name,
+        5,
+        true,
+    )?;
+    // ANCHOR_END: ext_ack
+
+    // ANCHOR: cap_ack
+    println!("6. NETLINK_CAP_ACK: errors echo only the request's header.");
+    sock.set_option(SOL_NETLINK, NETLINK_CAP_ACK, 1)?;
+    let long_name_again = MsgBuilder::new(RTM_NEWLINK, flags, 6)
+        .fixed(&ifinfomsg(0, 0, 0))
+        .attr_str(IFLA_IFNAME, "a-name-of-20-bytes!")
+        .finish()?;
+    ask(&sock, "the same request", &long_name_again, 6, true)?;
+    // ANCHOR_END: cap_ack
+
+    // ANCHOR: pipeline
+    println!("7. Several requests in flight: answers come in order, matched by seq.");
+    for (seq, index) in [(7, 1), (8, NO_SUCH_INDEX), (9, 1)] {
+        println!("  -> RTM_GETLINK ifindex {index}, seq {seq}, NLM_F_ACK");
+        sock.send_to(&get_link(index, NLM_F_ACK, seq)?, 0, 0)?;
+    }
+    for seq in [7, 8, 9] {
+        show(&until_finished(&sock, seq, true, 8192, |_| Ok(()))?)?;
+    }
+    // ANCHOR_END: pipeline
+    Ok(())
+}
