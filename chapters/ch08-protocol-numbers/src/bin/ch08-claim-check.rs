@@ -47,7 +47,16 @@ fn run() -> Result<()> {
 
 /// The module's report, as text: "32:-93 0:-16 2:-16 31:0".
 fn report() -> Result<String> {
-    let sock = module::open(MODULE, LAB)?;
+    let sock = NlSocket::open(PROTOCOL).map_err(|e| {
+        if e.errno == Errno(libc::EPROTONOSUPPORT) {
+            anyhow::anyhow!(
+                "{e}: nothing registered protocol {PROTOCOL}: {MODULE} did not claim it (its \
+                 kernel log lists what each attempt gave), or it is not loaded (`{LAB}` loads it)"
+            )
+        } else {
+            e.into()
+        }
+    })?;
     match module::ask(&sock, "report", 1)? {
         Answer::Text(text) => Ok(text),
         Answer::Error(errno) => bail!("protocol {PROTOCOL} answered NLMSG_ERROR {errno}"),
