@@ -2,7 +2,7 @@
 /*
  * deferred_reply.c - the kthread tutorial's design, done right.
  *
- * A user program sends requests on protocol 25, of any type from
+ * A user program sends requests on protocol 26, of any type from
  * NLMSG_MIN_TYPE up, with 1 to 100 bytes of payload. The module answers
  * each with a message of the same type and sequence number whose payload is
  * exactly the request's payload, sent to the requesting socket.
@@ -37,8 +37,11 @@
 #include <net/netlink.h>
 #include <net/sock.h>
 
-/* The tutorial's NETLINK_TEST: unused by the kernel (include/uapi/linux/netlink.h). */
-#define NETLINK_NLBOOK_DEFERRED	25
+/*
+ * Unused by the kernel (include/uapi/linux/netlink.h). The tutorial's
+ * NETLINK_TEST was 25, which chapter 10's port keeps.
+ */
+#define NETLINK_NLBOOK_DEFERRED	26
 /* The tutorial's buffer size, now a limit that is checked. */
 #define DEFERRED_PAYLOAD_MAX	100
 /* Enough for every client the chapter runs; past it, senders get ENOBUFS. */
@@ -270,7 +273,7 @@ static void __exit deferred_exit(void)
 	struct deferred_request *req, *next;
 
 	/*
-	 * No input callback can be running: every open socket of protocol 25
+	 * No input callback can be running: every open socket of protocol 26
 	 * holds a reference on this module, so rmmod gets here only once they
 	 * are all closed. Stop the worker first, since it uses the socket;
 	 * kthread_stop() waits until it has returned.

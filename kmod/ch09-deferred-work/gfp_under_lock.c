@@ -38,8 +38,11 @@
 #include <net/netlink.h>
 #include <net/sock.h>
 
-/* The tutorial's NETLINK_TEST: unused by the kernel (include/uapi/linux/netlink.h). */
-#define NETLINK_NLBOOK_DEFERRED	25
+/*
+ * Unused by the kernel (include/uapi/linux/netlink.h). The tutorial's
+ * NETLINK_TEST was 25, which chapter 10's port keeps.
+ */
+#define NETLINK_NLBOOK_DEFERRED	26
 /* The tutorial's buffer size, now a limit that is checked. */
 #define DEFERRED_PAYLOAD_MAX	100
 /* Enough for every client the chapter runs; past it, senders get ENOBUFS. */
@@ -265,7 +268,7 @@ static void __exit deferred_exit(void)
 	struct deferred_request *req, *next;
 
 	/*
-	 * No input callback can be running: every open socket of protocol 25
+	 * No input callback can be running: every open socket of protocol 26
 	 * holds a reference on this module, so rmmod gets here only once they
 	 * are all closed. Stop the worker first, since it uses the socket;
 	 * kthread_stop() waits until it has returned.

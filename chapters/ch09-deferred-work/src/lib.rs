@@ -1,7 +1,7 @@
 //! The chapter 9 modules' protocol and what its clients share.
 //!
 //! The modules (`kmod/ch09-deferred-work`) create a kernel socket for
-//! protocol 25. A request is any message of type `NLMSG_MIN_TYPE` or above
+//! protocol 26. A request is any message of type `NLMSG_MIN_TYPE` or above
 //! with `NLM_F_REQUEST` and 1 to 100 bytes of payload; the reply has the
 //! same type and sequence number, and exactly the request's payload.
 //!
@@ -23,9 +23,11 @@ use anyhow::{Context, Result};
 use nlbook_common::{Errno, NlSocket, SysError};
 
 // ANCHOR: protocol
-/// The modules' protocol number: the tutorial's `NETLINK_TEST`, which no
-/// kernel family uses (`include/uapi/linux/netlink.h`, 6.1 and 6.12).
-pub const DEFERRED_PROTOCOL: i32 = 25;
+/// The modules' protocol number. No kernel family uses it
+/// (`include/uapi/linux/netlink.h` ends at 22, `NETLINK_SMC`, in 6.1 and
+/// 6.12). The tutorial's `NETLINK_TEST` was 25: chapter 10's port keeps
+/// that number, and each chapter's modules have a number of their own.
+pub const DEFERRED_PROTOCOL: i32 = 26;
 
 /// The type of our requests: the first one that is not a control message
 /// (`NLMSG_MIN_TYPE`). Replies carry it back.
@@ -43,13 +45,13 @@ pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 /// module only copies and queues.
 pub const STALL: Duration = Duration::from_secs(1);
 
-/// Open a socket of protocol 25, bound to a port id the kernel chooses.
-/// Without a module, the kernel has no socket for 25: say so.
+/// Open a socket of protocol 26, bound to a port id the kernel chooses.
+/// Without a module, the kernel has no socket for 26: say so.
 pub fn open_client() -> Result<NlSocket> {
     let sock = NlSocket::open(DEFERRED_PROTOCOL).map_err(|e| {
         if e.errno == Errno(libc::EPROTONOSUPPORT) {
             anyhow::anyhow!(
-                "{e}: no kernel socket for protocol 25: is a chapter-9 module loaded? (`cargo xtask lab --chapter ch09-deferred-work`)"
+                "{e}: no kernel socket for protocol 26: is a chapter-9 module loaded? (`cargo xtask lab --chapter ch09-deferred-work`)"
             )
         } else {
             anyhow::Error::new(e)

@@ -6,7 +6,7 @@
 use nlbook_common::programs::{assert_protocol_unregistered, outcome};
 
 fn run(program: &str, args: &[&str]) -> String {
-    assert_protocol_unregistered(25, "a chapter 9 module");
+    assert_protocol_unregistered(26, "a chapter 9 module");
     outcome(program, args)
 }
 
