@@ -5,8 +5,6 @@
 //! debug; `kmod/ch02-addresses/lab.toml`); the last test checks that every
 //! kernel printed the very report this host prints.
 
-use std::path::PathBuf;
-
 /// The host demos: program name and lab test name.
 const DEMOS: [(&str, &str); 4] = [
     ("ch02-autobind", "autobind"),
@@ -15,7 +13,7 @@ const DEMOS: [(&str, &str); 4] = [
     ("ch02-unicast", "unicast"),
 ];
 
-use nlbook_common::programs::stdout_of_success;
+use nlbook_common::programs::{LAB_KERNELS, lab_program_output, stdout_of_success};
 
 fn program(name: &str) -> &'static str {
     match name {
@@ -71,33 +69,13 @@ fn reports_are_the_same_on_every_run() {
     }
 }
 
-/// The program's output in a lab snapshot: the lines between the command
-/// line (`$ ...`) and `# outcome:`.
-fn lab_output(snapshot: &str) -> Vec<&str> {
-    snapshot
-        .lines()
-        .skip_while(|l| !l.starts_with("$ "))
-        .skip(1)
-        .take_while(|l| !l.starts_with("# outcome:"))
-        .collect()
-}
-
 #[test]
 fn the_pinned_kernels_print_the_same_reports() {
-    let lab = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/snapshots/lab");
     for (name, test) in DEMOS {
         let host = report(name);
-        let host: Vec<&str> = host.lines().collect();
-        for kernel in ["6.1", "6.12", "debug"] {
-            let path = lab.join(format!("ch02-addresses__{test}@{kernel}.snap"));
-            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-                panic!(
-                    "{}: {e}: record it with `cargo xtask lab --chapter ch02-addresses --accept`",
-                    path.display()
-                )
-            });
+        for kernel in LAB_KERNELS {
             assert_eq!(
-                lab_output(&text),
+                lab_program_output("ch02-addresses", test, kernel),
                 host,
                 "{name}: kernel {kernel} printed another report than this host"
             );

@@ -2,7 +2,7 @@
 //! are the same on every pinned kernel: the book shows the 6.1 ones and
 //! says so. Only the snapshot's title names the kernel.
 
-use std::path::PathBuf;
+use nlbook_common::programs::lab_snapshot;
 
 const MODULE_TESTS: [&str; 4] = [
     "whoami-raw",
@@ -11,20 +11,8 @@ const MODULE_TESTS: [&str; 4] = [
     "registered-release",
 ];
 
-/// A lab snapshot without its front matter, which names the kernel.
 fn body(test: &str, kernel: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/snapshots/lab")
-        .join(format!("ch02-addresses__{test}@{kernel}.snap"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}: record it with `cargo xtask lab --chapter ch02-addresses --accept`",
-            path.display()
-        )
-    });
-    let rest = text.strip_prefix("---\n").expect("insta front matter");
-    let end = rest.find("\n---\n").expect("insta front matter ends");
-    rest[end + 5..].to_owned()
+    lab_snapshot("ch02-addresses", test, kernel)
 }
 
 #[test]

@@ -2,29 +2,14 @@
 //! namespace, so the host's is never touched. Their outputs must also be
 //! what the VM lab recorded on the pinned kernels, line for line.
 
-use nlbook_common::programs::stdout_of_success;
-use std::path::Path;
+use nlbook_common::programs::{lab_program_output, stdout_of_success};
 
 fn output(program: &str) -> String {
     stdout_of_success(program, &[])
 }
 
-/// The program's output in a VM-lab snapshot: the lines between the
-/// command line and the outcome.
 fn lab_output(test: &str, kernel: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/snapshots/lab")
-        .join(format!("ch03-multicast__{test}@{kernel}.snap"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut lines = text
-        .lines()
-        .skip_while(|l| !l.starts_with("$ "))
-        .skip(1)
-        .take_while(|l| !l.starts_with("# outcome:"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    lines.push('\n');
-    lines
+    lab_program_output("ch03-multicast", test, kernel)
 }
 
 const GROUPS: &str = env!("CARGO_BIN_EXE_ch03-groups");

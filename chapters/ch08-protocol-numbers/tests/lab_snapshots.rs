@@ -2,24 +2,11 @@
 //! against each other: the module's run is the same on every pinned
 //! kernel, and loading it changes exactly one row of each kernel's probe.
 
-use std::path::PathBuf;
-
-const KERNELS: [&str; 3] = ["6.1", "6.12", "debug"];
+use nlbook_common::programs::{LAB_KERNELS as KERNELS, lab_snapshot};
 
 /// A lab snapshot without its front matter, which names the kernel.
 fn body(test: &str, kernel: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/snapshots/lab")
-        .join(format!("ch08-protocol-numbers__{test}@{kernel}.snap"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}: record it with `cargo xtask lab --chapter ch08-protocol-numbers --accept`",
-            path.display()
-        )
-    });
-    let rest = text.strip_prefix("---\n").expect("insta front matter");
-    let end = rest.find("\n---\n").expect("insta front matter ends");
-    rest[end + 5..].to_owned()
+    lab_snapshot("ch08-protocol-numbers", test, kernel)
 }
 
 /// The probe's table rows of a snapshot: `protocol -> answer`.

@@ -55,3 +55,40 @@ pub fn assert_protocol_unregistered(protocol: i32, module: &str) {
         }
     }
 }
+
+/// The kernels of the VM lab, by the names its snapshots use.
+pub const LAB_KERNELS: [&str; 3] = ["6.1", "6.12", "debug"];
+
+/// A VM-lab snapshot (`tests/snapshots/lab/<chapter>__<test>@<kernel>.snap`)
+/// without its front matter, which names the kernel: the modules line, the
+/// command line, the program's output, the outcome and the kernel log.
+pub fn lab_snapshot(chapter: &str, test: &str, kernel: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/snapshots/lab")
+        .join(format!("{chapter}__{test}@{kernel}.snap"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}: record it with `cargo xtask lab --chapter {chapter} --accept`",
+            path.display()
+        )
+    });
+    let body = text
+        .strip_prefix("---\n")
+        .and_then(|rest| rest.find("\n---\n").map(|end| &rest[end + 5..]));
+    match body {
+        Some(body) => body.to_owned(),
+        None => panic!("{}: no insta front matter", path.display()),
+    }
+}
+
+/// The program's output in a VM-lab snapshot: the lines between the
+/// command line (`$ ...`) and `# outcome:`, each ending in a newline.
+pub fn lab_program_output(chapter: &str, test: &str, kernel: &str) -> String {
+    lab_snapshot(chapter, test, kernel)
+        .lines()
+        .skip_while(|l| !l.starts_with("$ "))
+        .skip(1)
+        .take_while(|l| !l.starts_with("# outcome:"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
