@@ -318,17 +318,20 @@ static int kv_del(struct sk_buff *skb, struct genl_info *info)
  * If the store changes between two passes, that position no longer means
  * the same entry: an entry can be skipped or sent twice. Hence the
  * consistency check: each pass copies the namespace's generation into
- * cb->seq, and genl_dump_check_consistent() marks every message with
- * NLM_F_DUMP_INTR once cb->seq differs from the previous pass's (the
- * kernel checks NLMSG_DONE the same way). The reader then knows to
+ * cb->seq, and genl_dump_check_consistent() marks a message with
+ * NLM_F_DUMP_INTR when cb->seq differs from the generation it saw last
+ * (cb->prev_seq), then remembers the new one. So only the first message
+ * built after a change is marked (the kernel checks NLMSG_DONE the same
+ * way): the reader must remember the flag until the dump ends, then
  * throw the dump away and ask again.
  *
- * To provoke it deterministically: store more entries than one pass
- * holds (a message with a short key takes 48 bytes, so a few hundred),
+ * To provoke it deterministically: store more entries than two passes
+ * hold (a message with a short key takes 48 bytes, so a few hundred),
  * start the dump, read one datagram, change the store from another socket
- * in the same namespace (SET or DEL), then read the rest: everything after
- * the first datagram carries NLM_F_DUMP_INTR. ch11-dump-intr does exactly
- * that.
+ * in the same namespace (SET or DEL), then read the rest. The reader's
+ * recvmsg() builds the next pass as soon as it has taken a datagram, so
+ * the second datagram predates the change and the first message of the
+ * third carries NLM_F_DUMP_INTR. ch11-dump-intr does exactly that.
  */
 static int kv_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
