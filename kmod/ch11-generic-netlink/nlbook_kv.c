@@ -67,6 +67,7 @@ static struct genl_family kv_family;
  * length, an unknown attribute type or a key without its NUL is refused
  * with an extended-ACK message that names the attribute.
  */
+/* ANCHOR: policy */
 static const struct nla_policy kv_policy[NLBOOK_KV_ATTR_MAX + 1] = {
 	/* Up to 31 bytes and a NUL within the first 32. */
 	[NLBOOK_KV_ATTR_KEY] = { .type = NLA_NUL_STRING,
@@ -81,6 +82,7 @@ static const struct nla_policy kv_policy[NLBOOK_KV_ATTR_MAX + 1] = {
 static const struct genl_multicast_group kv_mcgrps[] = {
 	[NLBOOK_KV_MCGRP_EVENTS] = { .name = NLBOOK_KV_MCGRP_EVENTS_NAME },
 };
+/* ANCHOR_END: policy */
 
 /* The room one entry's message needs after the genl header. */
 static size_t kv_entry_msg_size(void)
@@ -121,6 +123,7 @@ static struct kv_entry *kv_find(struct kv_net *kn, const char *key)
  * The KEY attribute of a request, checked: present, and not empty. The
  * policy has already made sure it is NUL-terminated within 32 bytes.
  */
+/* ANCHOR: key */
 static const char *kv_key(struct genl_info *info)
 {
 	struct nlattr *attr = info->attrs[NLBOOK_KV_ATTR_KEY];
@@ -135,6 +138,7 @@ static const char *kv_key(struct genl_info *info)
 	}
 	return nla_data(attr);
 }
+/* ANCHOR_END: key */
 
 /*
  * An event for the "events" group, built before the store's lock is taken
@@ -174,6 +178,7 @@ static void kv_event_send(struct net *net, struct sk_buff *skb, void *hdr,
 				NLBOOK_KV_MCGRP_EVENTS, GFP_KERNEL);
 }
 
+/* ANCHOR: set */
 static int kv_set(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net *net = genl_info_net(info);
@@ -230,6 +235,7 @@ static int kv_set(struct sk_buff *skb, struct genl_info *info)
 	kfree(fresh);
 	return 0;
 }
+/* ANCHOR_END: set */
 
 static int kv_get(struct sk_buff *skb, struct genl_info *info)
 {
@@ -333,6 +339,7 @@ static int kv_del(struct sk_buff *skb, struct genl_info *info)
  * the second datagram predates the change and the first message of the
  * third carries NLM_F_DUMP_INTR. ch11-dump-intr does exactly that.
  */
+/* ANCHOR: dump */
 static int kv_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct kv_net *kn = net_generic(sock_net(cb->skb->sk), kv_net_id);
@@ -377,7 +384,9 @@ static int kv_dump(struct sk_buff *skb, struct netlink_callback *cb)
 		return err;
 	return skb->len;
 }
+/* ANCHOR_END: dump */
 
+/* ANCHOR: family */
 static const struct genl_ops kv_ops[] = {
 	{
 		.cmd = NLBOOK_KV_CMD_SET,
@@ -411,7 +420,9 @@ static struct genl_family kv_family __ro_after_init = {
 	.mcgrps = kv_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(kv_mcgrps),
 };
+/* ANCHOR_END: family */
 
+/* ANCHOR: pernet */
 static int __net_init kv_net_init(struct net *net)
 {
 	struct kv_net *kn = net_generic(net, kv_net_id);
@@ -445,6 +456,8 @@ static struct pernet_operations kv_net_ops = {
 	.id = &kv_net_id,
 	.size = sizeof(struct kv_net),
 };
+
+/* ANCHOR_END: pernet */
 
 static int __init kv_init(void)
 {

@@ -54,6 +54,7 @@ pub const CTRL_ATTR_MCAST_GRP_NAME: u16 = 1;
 /// u32: the group's number, for `NETLINK_ADD_MEMBERSHIP`.
 pub const CTRL_ATTR_MCAST_GRP_ID: u16 = 2;
 
+// ANCHOR: header
 /// `struct genlmsghdr`, decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GenlMsgHdr {
@@ -95,6 +96,7 @@ impl GenlMsgHdr {
 pub fn request(family: u16, flags: u16, seq: u32, cmd: u8, version: u8) -> MsgBuilder {
     MsgBuilder::new(family, flags, seq).fixed(&GenlMsgHdr { cmd, version }.to_bytes())
 }
+// ANCHOR_END: header
 
 #[cfg(test)]
 mod tests {
