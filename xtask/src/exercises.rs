@@ -67,7 +67,7 @@ pub fn catalog(root: &Path) -> Result<Vec<Exercise>> {
 /// untouched `exercises/` scores zero on every one, and the half-done and
 /// hostile submissions in `tests/fixtures/submissions` score exactly what
 /// `expected.toml` there says. Returns (checks passed, checks failed).
-pub fn self_check() -> Result<(usize, usize)> {
+pub fn self_check(only: &[String]) -> Result<(usize, usize)> {
     let root = workspace::root();
     let fixtures = root.join("tests/fixtures/submissions");
     let mut submissions = vec![
@@ -75,7 +75,7 @@ pub fn self_check() -> Result<(usize, usize)> {
         ("exercises".to_string(), root.join("exercises")),
     ];
     submissions.extend(crate::grade::submissions_of(&fixtures, true)?);
-    let grades = crate::grade::grade(&submissions, None, &[])?;
+    let grades = crate::grade::grade(&submissions, None, only)?;
     let expected: toml::Table =
         toml::from_str(&std::fs::read_to_string(fixtures.join("expected.toml"))?)?;
     let (mut passed, mut failed) = (0, 0);
@@ -135,11 +135,15 @@ pub fn self_check() -> Result<(usize, usize)> {
     }
     // Hidden tests reach the grading: the solutions, graded with the
     // fixture's hidden test, must run it (and pass it).
+    const WITH_HIDDEN_TEST: &str = "ch01-nlmsg-layout";
+    if !only.is_empty() && !only.iter().any(|e| e == WITH_HIDDEN_TEST) {
+        return Ok((passed, failed));
+    }
     let hidden = fixtures.with_file_name("hidden-tests");
     let with_hidden = crate::grade::grade(
         &[("solutions".to_string(), root.join("solutions"))],
         Some(&hidden),
-        &["ch01-nlmsg-layout".to_string()],
+        &[WITH_HIDDEN_TEST.to_string()],
     )?;
     let ran_hidden = with_hidden
         .iter()

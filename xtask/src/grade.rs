@@ -89,7 +89,7 @@ const NOBODY: u32 = 65534;
 
 pub fn run(args: &GradeArgs) -> Result<()> {
     if args.self_check {
-        let (passed, failed) = exercises::self_check()?;
+        let (passed, failed) = exercises::self_check(&args.exercise)?;
         println!("exercise set self-check: {passed} passed, {failed} failed");
         if failed > 0 {
             bail!("the exercise set does not check out");
@@ -151,7 +151,7 @@ pub fn grade(
     if catalog.is_empty() {
         bail!("no exercise matches {only:?}");
     }
-    ensure_sandbox_works()?;
+    let _one_grading_at_a_time = ensure_sandbox_works()?;
     let work = crate::cache_dir().join("grade/work");
     let mut grades: Vec<SubmissionGrade> = Vec::new();
     let mut lab_tests = Vec::new();
@@ -461,7 +461,11 @@ struct Sandboxed {
 
 /// Fails early, with the fix, where the sandbox cannot be set up; proves it
 /// holds a fork bomb, a hang and a network-touching program.
-pub fn ensure_sandbox_works() -> Result<()> {
+///
+/// Returns a machine-wide lock held until the grading is over: every run
+/// uses the one `nobody` account, whose process limit and process count
+/// two gradings at once would share.
+pub fn ensure_sandbox_works() -> Result<std::fs::File> {
     if !crate::process::is_root() {
         bail!(
             "grading runs student code as an unprivileged user, which needs root: run `cargo xtask grade` as root"
@@ -485,6 +489,15 @@ pub fn ensure_sandbox_works() -> Result<()> {
             std::io::Error::last_os_error()
         );
     }
+    let lock_dir = Path::new("/run/lock");
+    let lock = crate::process::exclusive_lock(
+        &if lock_dir.is_dir() {
+            lock_dir.join("netlink-workbook-grading.lock")
+        } else {
+            crate::cache_dir().join("grade.lock")
+        },
+        "grading",
+    )?;
     let root_dir = Path::new("/");
     let who = run_sandboxed(Path::new("/usr/bin/id"), &["-u"], root_dir, TEST_WALL)?;
     if !who.success || who.output.trim() != "0" {
@@ -523,7 +536,7 @@ pub fn ensure_sandbox_works() -> Result<()> {
             net.output
         );
     }
-    Ok(())
+    Ok(lock)
 }
 
 /// Runs a student's program as `nobody`, in new user and network namespaces

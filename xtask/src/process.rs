@@ -2,6 +2,7 @@
 //! visible progress.
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
@@ -151,4 +152,29 @@ fn has_cap_sys_admin() -> bool {
                 .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
         })
         .is_some_and(|caps| caps & (1 << CAP_SYS_ADMIN) != 0)
+}
+
+/// Waits for, then holds, an exclusive lock on `path` (created if needed)
+/// for as long as the returned file lives; says so while waiting for
+/// another `what` to finish.
+pub fn exclusive_lock(path: &Path, what: &str) -> Result<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    let file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    // SAFETY: flock on a descriptor this function owns.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        eprintln!(
+            "==> another {what} holds {}; waiting for it",
+            path.display()
+        );
+        // SAFETY: as above.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            bail!(
+                "locking {}: {}",
+                path.display(),
+                std::io::Error::last_os_error()
+            );
+        }
+    }
+    Ok(file)
 }

@@ -399,19 +399,8 @@ pub fn execute(tests: Vec<LabTest>, kernel_names: &[String], mode: Mode) -> Resu
 /// build folders and the guest images, and two would also halve each other's
 /// two cores. The lock goes with the returned file.
 fn exclusive_lab(cache: &Path) -> Result<File> {
-    use std::os::fd::AsRawFd;
     std::fs::create_dir_all(cache.join("lab"))?;
-    let path = cache.join("lab/run.lock");
-    let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
-    // SAFETY: flock on a descriptor this function owns.
-    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        eprintln!("==> another lab run holds {}; waiting for it", path.display());
-        // SAFETY: as above.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            bail!("locking {}: {}", path.display(), std::io::Error::last_os_error());
-        }
-    }
-    Ok(file)
+    crate::process::exclusive_lock(&cache.join("lab/run.lock"), "lab run")
 }
 
 fn kernel_rank(name: &str) -> usize {

@@ -1,0 +1,148 @@
+//! Chapter 12 exercise: where does the answer to a request end?
+//!
+//! A program sends a request with sequence number `seq` and then reads
+//! datagrams. Each `recv` (with `MSG_TRUNC`) gives the bytes copied and the
+//! datagram's real size. The answer's messages carry `seq`; messages with
+//! another sequence number (notifications carry 0) belong to something
+//! else and are skipped. The answer ends with:
+//!
+//! - an `NLMSG_ERROR` (type 2) whose first 4 payload bytes, an `i32`, are
+//!   0: the ACK that `NLM_F_ACK` asked for;
+//! - an `NLMSG_ERROR` with a negative errno: the request failed;
+//! - an `NLMSG_DONE` (type 3): the end of a dump;
+//! - for a request without `NLM_F_ACK`, its first reply that is not part
+//!   of a dump (no `NLM_F_MULTI`, 0x2).
+//!
+//! A dump is interrupted when any of its messages, `NLMSG_DONE` included,
+//! carries `NLM_F_DUMP_INTR` (0x10).
+//!
+//! Every message is a 16-byte header (`nlmsg_len` u32, `nlmsg_type` u16,
+//! `nlmsg_flags` u16, `nlmsg_seq` u32, `nlmsg_pid` u32, host byte order),
+//! its payload, and padding to a multiple of 4; `nlmsg_len` counts header
+//! and payload, not the padding.
+//!
+//! Your task: replace the `todo!()` below. `cargo test` checks your work.
+
+/// `NLMSG_ERROR`: an error, or with error 0 an ACK.
+pub const NLMSG_ERROR: u16 = 2;
+/// `NLMSG_DONE`: the end of a dump.
+pub const NLMSG_DONE: u16 = 3;
+/// `NLM_F_MULTI`: part of a multi-part answer (a dump).
+pub const NLM_F_MULTI: u16 = 0x2;
+/// `NLM_F_DUMP_INTR`: the dump changed while it was being built.
+pub const NLM_F_DUMP_INTR: u16 = 0x10;
+/// `sizeof(struct nlmsghdr)`.
+pub const NLMSG_HDRLEN: usize = 16;
+
+/// What one `recv` returned.
+#[derive(Clone, Copy, Debug)]
+pub struct Datagram<'a> {
+    /// The bytes copied into the buffer.
+    pub bytes: &'a [u8],
+    /// The datagram's real size, which `MSG_TRUNC` makes `recv` return.
+    pub size: usize,
+}
+
+/// How far the answer got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// Not finished: read more. `messages` of it so far.
+    Pending { messages: usize },
+    /// The ACK came, after `messages` other messages of the answer.
+    Acked { messages: usize },
+    /// The request failed with this errno (positive, e.g. 19 for ENODEV).
+    Failed { errno: i32 },
+    /// A dump ended after `messages` messages (`NLMSG_DONE` not counted);
+    /// `interrupted` if any of them, or the `NLMSG_DONE`, carried
+    /// `NLM_F_DUMP_INTR`.
+    DumpDone { messages: usize, interrupted: bool },
+    /// The one reply of a request without `NLM_F_ACK`.
+    Replied,
+}
+
+/// Why the datagrams cannot be trusted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// Datagram `index` (from 0) was cut: `size` bytes, only `copied` arrived.
+    Truncated {
+        index: usize,
+        copied: usize,
+        size: usize,
+    },
+    /// In datagram `index`, the message at byte `offset` does not hold
+    /// together: fewer than 16 bytes left for a header, `nlmsg_len` below
+    /// 16 or past the end, or an `NLMSG_ERROR` / `NLMSG_DONE` whose payload
+    /// is shorter than its 4-byte error code.
+    Malformed { index: usize, offset: usize },
+}
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_ne_bytes([b[at], b[at + 1]])
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// Follow the answer to request `seq` through `datagrams`, in the order
+/// they were received; `acked` says whether the request carried
+/// `NLM_F_ACK`. Stop at the message that ends the answer; anything after
+/// it is not looked at. Check every datagram and every message it gets to
+/// before using it.
+pub fn follow(datagrams: &[Datagram], seq: u32, acked: bool) -> Result<Answer, Error> {
+    let mut messages = 0;
+    let mut interrupted = false;
+    for (index, d) in datagrams.iter().enumerate() {
+        if d.size > d.bytes.len() {
+            return Err(Error::Truncated {
+                index,
+                copied: d.bytes.len(),
+                size: d.size,
+            });
+        }
+        let mut offset = 0;
+        while offset < d.bytes.len() {
+            let malformed = Error::Malformed { index, offset };
+            let rest = &d.bytes[offset..];
+            if rest.len() < NLMSG_HDRLEN {
+                return Err(malformed);
+            }
+            let len = u32_at(rest, 0) as usize;
+            if len < NLMSG_HDRLEN || len > rest.len() {
+                return Err(malformed);
+            }
+            let (ty, flags, msg_seq) = (u16_at(rest, 4), u16_at(rest, 6), u32_at(rest, 8));
+            let payload = &rest[NLMSG_HDRLEN..len];
+            offset += (len + 3) & !3;
+            if msg_seq != seq {
+                continue;
+            }
+            interrupted |= flags & NLM_F_DUMP_INTR != 0;
+            match ty {
+                NLMSG_ERROR | NLMSG_DONE => {
+                    if payload.len() < 4 {
+                        return Err(malformed);
+                    }
+                    let code = u32_at(payload, 0) as i32;
+                    return Ok(match (ty, code) {
+                        (NLMSG_DONE, _) => Answer::DumpDone {
+                            messages,
+                            interrupted,
+                        },
+                        (_, 0) => Answer::Acked { messages },
+                        (_, code) => Answer::Failed {
+                            errno: code.saturating_neg(),
+                        },
+                    });
+                }
+                _ => {
+                    messages += 1;
+                    if !acked && flags & NLM_F_MULTI == 0 {
+                        return Ok(Answer::Replied);
+                    }
+                }
+            }
+        }
+    }
+    Ok(Answer::Pending { messages })
+}
