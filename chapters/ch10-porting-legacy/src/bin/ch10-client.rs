@@ -118,8 +118,12 @@ impl Client {
 }
 
 fn run() -> Result<usize, String> {
-    let sock = NlSocket::open(NETLINK_TEST)
-        .map_err(|e| format!("{e}: is the module loaded? (insmod kthread_ported.ko)"))?;
+    let sock = NlSocket::open(NETLINK_TEST).map_err(|e| {
+        format!(
+            "{e}: kthread_ported.ko is not loaded (it runs in the VM lab: \
+             cargo xtask lab --chapter ch10-porting-legacy)"
+        )
+    })?;
     // The module explains its rejections in extended ACKs.
     sock.set_option(SOL_NETLINK, NETLINK_EXT_ACK, 1)
         .map_err(|e| e.to_string())?;
