@@ -56,7 +56,10 @@ fn overrun_follows_the_kernels_rules() {
     assert_eq!(drops[2], drops[3], "SO_MEMINFO and /proc agree: {}", s3[0]);
     assert_eq!(drops[2], u64::from(10 - fit));
     assert!(s3[1].starts_with("recv: ENOBUFS (105)"), "{}", s3[1]);
-    let got: Vec<&&str> = s3.iter().filter(|l| l.starts_with("recv: message")).collect();
+    let got: Vec<&&str> = s3
+        .iter()
+        .filter(|l| l.starts_with("recv: message"))
+        .collect();
     assert_eq!(got.len(), fit as usize);
     assert!(s3.last().unwrap().starts_with("recv: EAGAIN"));
 
@@ -88,7 +91,10 @@ fn overrun_follows_the_kernels_rules() {
 #[test]
 fn resync_ends_with_the_kernels_table() {
     let out = stdout_of_success(RESYNC, &[]);
-    assert!(out.contains("read: ENOBUFS (105): events were lost"), "{out}");
+    assert!(
+        out.contains("read: ENOBUFS (105): events were lost"),
+        "{out}"
+    );
     let queued = numbers(line_with(&out, "events still queued"))[0];
     let added = numbers(line_with(&out, "the dump added"))[0];
     assert_eq!(queued + added, 16, "{out}");
@@ -118,7 +124,10 @@ fn neli_router_hides_the_loss_and_the_handle_reports_it() {
         handle[1].contains("Err(SocketError::Io(ENOBUFS (105)))"),
         "{out}"
     );
-    let received = handle.iter().filter(|l| l.contains("recv: message")).count() as u64;
+    let received = handle
+        .iter()
+        .filter(|l| l.contains("recv: message"))
+        .count() as u64;
     let drops = numbers(handle.last().unwrap())[0];
     assert_eq!(received + drops, 10, "{out}");
 }
