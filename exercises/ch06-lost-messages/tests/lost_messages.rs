@@ -19,7 +19,10 @@ fn effective_buffer_follows_the_kernel() {
     assert_eq!(effective_rcvbuf(65_536, max), 131_072);
     assert_eq!(effective_rcvbuf(1 << 20, max), 425_984);
     assert_eq!(effective_rcvbuf(-1, max), 425_984);
-    assert_eq!(effective_rcvbuf(i32::MAX, u32::MAX), i32::MAX as u32 / 2 * 2);
+    assert_eq!(
+        effective_rcvbuf(i32::MAX, u32::MAX),
+        i32::MAX as u32 / 2 * 2
+    );
 }
 
 #[test]
@@ -139,9 +142,7 @@ fn usersock() -> OwnedFd {
 
 fn set_int(fd: &OwnedFd, level: i32, name: i32, value: i32) {
     // SAFETY: value outlives the call; its size is passed.
-    let rc = unsafe {
-        libc::setsockopt(fd.as_raw_fd(), level, name, (&raw const value).cast(), 4)
-    };
+    let rc = unsafe { libc::setsockopt(fd.as_raw_fd(), level, name, (&raw const value).cast(), 4) };
     assert_eq!(rc, 0, "setsockopt: {}", std::io::Error::last_os_error());
 }
 
