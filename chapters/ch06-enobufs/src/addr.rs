@@ -1,115 +1,23 @@
-//! IPv4 addresses over rtnetlink: add and delete (with the ACK checked),
-//! dump, parse the `RTM_NEWADDR` / `RTM_DELADDR` events of group
-//! `RTNLGRP_IPV4_IFADDR`, and the table a listener keeps.
+//! IPv4 addresses over rtnetlink: dump them, parse the `RTM_NEWADDR` /
+//! `RTM_DELADDR` events of group `RTNLGRP_IPV4_IFADDR`, and the table a
+//! listener keeps. Adding and deleting (with the ACK checked) are
+//! `nlbook_common::address`'s, re-exported here.
 
 use std::collections::BTreeSet;
-use std::fmt;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+pub use nlbook_common::address::{Addr, LO_INDEX, add, delete, ifaddrmsg};
 use nlbook_common::uapi::{
-    NETLINK_ROUTE, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NLMSG_DONE,
-    NLMSG_ERROR,
+    IFA_ADDRESS, IFA_LOCAL, IFADDRMSG_LEN, NETLINK_ROUTE, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE,
+    NLMSG_ERROR, RTM_DELADDR, RTM_GETADDR, RTM_NEWADDR,
 };
-use nlbook_common::{Errno, MsgBuilder, NlMsg, NlMsgErr, NlMsgIter, NlSocket, RtAttrIter};
+use nlbook_common::{MsgBuilder, NlMsg, NlMsgErr, NlMsgIter, NlSocket, RtAttrIter};
 
-// include/uapi/linux/rtnetlink.h
-/// A new address, or one in a dump.
-pub const RTM_NEWADDR: u16 = 20;
-/// An address was deleted.
-pub const RTM_DELADDR: u16 = 21;
-/// Dump the addresses.
-pub const RTM_GETADDR: u16 = 22;
-/// The group of IPv4 address events: group 5, bit 4 of `nl_groups`.
+/// The group of IPv4 address events: group 5, bit 4 of `nl_groups`
+/// (`include/uapi/linux/rtnetlink.h`).
 pub const RTNLGRP_IPV4_IFADDR: u32 = 5;
-
-// include/uapi/linux/if_addr.h
-/// The address of the interface's peer, or its own on broadcast links.
-pub const IFA_ADDRESS: u16 = 1;
-/// The local address.
-pub const IFA_LOCAL: u16 = 2;
-/// `sizeof(struct ifaddrmsg)`: family u8, prefixlen u8, flags u8, scope u8,
-/// index u32.
-pub const IFADDRMSG_LEN: usize = 8;
-
-/// The loopback device's index: always 1 in a network namespace.
-pub const LO_INDEX: u32 = 1;
-
-/// One IPv4 address on one link.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Addr {
-    /// The link's index.
-    pub ifindex: u32,
-    /// The address.
-    pub addr: Ipv4Addr,
-    /// The prefix length.
-    pub prefix: u8,
-}
-
-impl fmt::Display for Addr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
-    }
-}
-
-fn ifaddrmsg(prefix: u8, ifindex: u32) -> [u8; IFADDRMSG_LEN] {
-    let mut b = [0u8; IFADDRMSG_LEN];
-    b[0] = libc::AF_INET as u8;
-    b[1] = prefix;
-    b[4..8].copy_from_slice(&ifindex.to_ne_bytes());
-    b
-}
-
-/// Send `request` on a fresh socket and wait for its ACK.
-fn request_ack(request: &[u8], seq: u32, what: &str) -> Result<()> {
-    let sock = NlSocket::open(NETLINK_ROUTE)?;
-    sock.bind(0, 0)?;
-    sock.set_recv_timeout(Duration::from_secs(5))?;
-    sock.send_to(request, 0, 0)?;
-    let mut buf = vec![0u8; 8192];
-    loop {
-        let got = sock
-            .recv(&mut buf)
-            .with_context(|| format!("{what}: no ACK"))?;
-        for msg in NlMsgIter::new(&buf[..got.len]) {
-            let msg = msg?;
-            if msg.header.nlmsg_type != NLMSG_ERROR || msg.header.nlmsg_seq != seq {
-                continue;
-            }
-            return match NlMsgErr::parse(&msg)?.errno() {
-                None => Ok(()),
-                Some(Errno(libc::EPERM)) => bail!(
-                    "{what}: EPERM: changing addresses needs CAP_NET_ADMIN over the namespace: \
-                     run as root, or under `unshare -Urn`"
-                ),
-                Some(e) => bail!("{what}: the kernel answered {e}"),
-            };
-        }
-    }
-}
-
-/// Add `addr` (`RTM_NEWADDR` with `NLM_F_CREATE | NLM_F_EXCL`).
-pub fn add(addr: Addr) -> Result<()> {
-    change(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, addr, "add")
-}
-
-/// Delete `addr` (`RTM_DELADDR`).
-pub fn delete(addr: Addr) -> Result<()> {
-    change(RTM_DELADDR, 0, addr, "delete")
-}
-
-fn change(kind: u16, flags: u16, addr: Addr, verb: &str) -> Result<()> {
-    const SEQ: u32 = 1;
-    let octets = addr.addr.octets();
-    let request = MsgBuilder::new(kind, NLM_F_REQUEST | NLM_F_ACK | flags, SEQ)
-        .fixed(&ifaddrmsg(addr.prefix, addr.ifindex))
-        .attr(IFA_LOCAL, &octets)
-        .attr(IFA_ADDRESS, &octets)
-        .finish()
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    request_ack(&request, SEQ, &format!("{verb} {addr}"))
-}
 
 /// What an address message says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

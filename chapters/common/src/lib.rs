@@ -15,6 +15,7 @@
 //! Everything here is teaching code too: small, checked, and never trusting a
 //! length it did not compute itself.
 
+pub mod address;
 pub mod errno;
 pub mod genl;
 pub mod link;

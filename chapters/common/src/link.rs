@@ -22,7 +22,7 @@ pub type Mac = [u8; 6];
 /// How long to wait for the kernel's ACK before calling it lost.
 const ACK_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Why a link request failed.
+/// Why a link (or address, see [`crate::address`]) request failed.
 #[derive(Debug)]
 pub enum LinkError {
     /// A socket call failed.
@@ -77,7 +77,7 @@ impl fmt::Display for LinkError {
             ),
             LinkError::NeedCapNetAdmin { request } => write!(
                 f,
-                "{request}: EPERM: changing links needs CAP_NET_ADMIN over the namespace: \
+                "{request}: EPERM: changing links and addresses needs CAP_NET_ADMIN over the namespace: \
                  run inside a fresh namespace as root, or under `unshare -Urn`, \
                  or use `cargo xtask test`, which does that for you"
             ),
@@ -279,8 +279,14 @@ pub fn delete(name: &str) -> Result<(), LinkError> {
 
 // ANCHOR: request_ack
 /// Send `request` to the kernel and wait for the `NLMSG_ERROR` that answers
-/// it: error 0 is the ACK, anything else the reason it failed.
-fn request_ack(request: &[u8], seq: u32, what: &str, kind: &'static str) -> Result<(), LinkError> {
+/// it: error 0 is the ACK, anything else the reason it failed. `kind` names
+/// the link kind a `RTM_NEWLINK` creates, for `EOPNOTSUPP`; empty otherwise.
+pub(crate) fn request_ack(
+    request: &[u8],
+    seq: u32,
+    what: &str,
+    kind: &'static str,
+) -> Result<(), LinkError> {
     let sock = NlSocket::open(NETLINK_ROUTE)?;
     sock.bind(0, 0)?;
     // Extended ACKs add the kernel's reason ("Unknown device type") to

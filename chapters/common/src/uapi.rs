@@ -95,6 +95,25 @@ pub const RTM_SETLINK: u16 = 19;
 /// flags u32, change u32.
 pub const IFINFOMSG_LEN: usize = 16;
 
+// rtnetlink.h: message types of the address family
+/// Add an address; also each address in a dump.
+pub const RTM_NEWADDR: u16 = 20;
+/// Delete an address.
+pub const RTM_DELADDR: u16 = 21;
+/// With `NLM_F_DUMP`: every address.
+pub const RTM_GETADDR: u16 = 22;
+
+// if_addr.h: struct ifaddrmsg, the fixed part of every address message
+/// `sizeof(struct ifaddrmsg)`: family u8, prefixlen u8, flags u8, scope u8,
+/// index u32.
+pub const IFADDRMSG_LEN: usize = 8;
+
+// if_addr.h: address attributes (IFA_*)
+/// The address of the interface's peer, or its own on broadcast links.
+pub const IFA_ADDRESS: u16 = 1;
+/// The local address.
+pub const IFA_LOCAL: u16 = 2;
+
 // if_link.h: link attributes (IFLA_*)
 /// Hardware address.
 pub const IFLA_ADDRESS: u16 = 1;

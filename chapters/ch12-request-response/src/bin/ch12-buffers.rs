@@ -9,10 +9,10 @@
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use ch12_request_response::addresses::{RTM_NEWADDR, add_many, dump_request};
+use ch12_request_response::addresses::{add_many, dump_request};
 use ch12_request_response::{RECOMMENDED_BUFFER, route_socket};
 use nlbook_common::socket::peek;
-use nlbook_common::uapi::NLMSG_DONE;
+use nlbook_common::uapi::{NLMSG_DONE, RTM_NEWADDR};
 use nlbook_common::{Errno, NlMsgIter, NlSocket, exit_code, in_fresh_netns};
 
 const PROGRAM: &str = "ch12-buffers";
@@ -86,8 +86,7 @@ fn show(outcome: &Outcome) {
 }
 
 fn run() -> Result<()> {
-    let setup = route_socket()?;
-    add_many(&setup, ADDRESSES)?;
+    add_many(ADDRESSES)?;
     println!("lo holds {ADDRESSES} IPv4 addresses; each step dumps them on a fresh socket");
 
     // ANCHOR: peek

@@ -9,10 +9,11 @@
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use ch12_request_response::addresses::{RTM_NEWADDR, add, add_many, dump_request, nth};
+use ch12_request_response::addresses::{add_many, dump_request, nth};
 use ch12_request_response::receive::{Arrival, summary, until_finished};
 use ch12_request_response::{RECOMMENDED_BUFFER, route_socket};
-use nlbook_common::uapi::NLM_F_DUMP_INTR;
+use nlbook_common::address;
+use nlbook_common::uapi::{NLM_F_DUMP_INTR, RTM_NEWADDR};
 use nlbook_common::{exit_code, in_fresh_netns};
 
 const PROGRAM: &str = "ch12-dumps";
@@ -73,10 +74,9 @@ fn dump(seq: u32, after_recv: impl FnMut(usize) -> Result<()>) -> Result<Vec<Arr
 // ANCHOR_END: dump
 
 fn run() -> Result<()> {
-    let sock = route_socket()?;
-    add_many(&sock, ADDRESSES)?;
+    add_many(ADDRESSES)?;
     println!(
-        "lo holds {ADDRESSES} IPv4 addresses, {}/32 to {}/32, one acknowledged RTM_NEWADDR each",
+        "lo holds {ADDRESSES} IPv4 addresses, {} to {}, one acknowledged RTM_NEWADDR each",
         nth(1),
         nth(ADDRESSES)
     );
@@ -87,10 +87,10 @@ fn run() -> Result<()> {
     // ANCHOR: interrupt
     println!(
         "2. The same dump, seq 1002; after recv 1 another socket adds {}",
-        nth(ADDRESSES + 1)
+        nth(ADDRESSES + 1).addr
     );
     let answer = dump(1002, |recv| match recv {
-        1 => add(&sock, nth(ADDRESSES + 1), ADDRESSES + 1),
+        1 => Ok(address::add(nth(ADDRESSES + 1))?),
         _ => Ok(()),
     })?;
     report(&answer)?;
