@@ -22,5 +22,7 @@ pub mod groups;
 pub mod inspect;
 pub mod listeners;
 pub mod membership;
-pub mod procfs;
+/// `/proc/net/netlink`, parsed: shared with chapter 6, so it lives in
+/// `nlbook_common`.
+pub use nlbook_common::procfs;
 pub mod table;

@@ -9,6 +9,7 @@
 //! - [`rtattr`]: the route attribute (TLV) walker.
 //! - [`genl`]: the generic netlink header and the numbers of `nlctrl`.
 //! - [`socket`]: a small raw netlink socket over libc.
+//! - [`procfs`]: `/proc/net/netlink`, parsed (ports, groups, Rmem, Drops).
 //! - [`programs`]: running a chapter's programs from its tests.
 //! - [`link`]: create links (dummy, veth), bring them up and down, delete them, over raw rtnetlink.
 //!
@@ -22,6 +23,7 @@ pub mod link;
 pub mod membership;
 pub mod netns;
 pub mod nlmsg;
+pub mod procfs;
 pub mod programs;
 pub mod rtattr;
 pub mod socket;

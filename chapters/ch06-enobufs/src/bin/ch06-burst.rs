@@ -16,11 +16,11 @@
 use std::fmt::Write as _;
 
 use anyhow::{Context, Result, bail};
-use ch04_nl_table::procfs;
 use ch06_enobufs::burst::{self, BurstError};
 use ch06_enobufs::queue::{Recv, drain, ranges};
 use ch06_enobufs::rcvbuf::{meminfo, rcvbuf, set_no_enobufs, set_rcvbuf};
 use nlbook_common::membership::join_group;
+use nlbook_common::procfs;
 use nlbook_common::{NlSocket, exit_code};
 
 const USAGE: &str = "usage: ch06-burst [--messages N] [--no-enobufs]";

@@ -17,7 +17,6 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use ch04_nl_table::procfs;
 use neli::consts::socket::NlFamily;
 use neli::err::SocketError;
 use neli::router::synchronous::NlRouter;
@@ -25,6 +24,7 @@ use neli::socket::synchronous::NlSocketHandle;
 use neli::types::Buffer;
 use neli::utils::Groups;
 use nlbook_common::membership::group_mask;
+use nlbook_common::procfs;
 use nlbook_common::socket::set_recv_timeout;
 use nlbook_common::{Errno, MsgBuilder, NlSocket, exit_code, in_fresh_netns};
 

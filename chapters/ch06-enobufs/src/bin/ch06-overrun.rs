@@ -13,13 +13,13 @@
 use std::fmt::Write as _;
 
 use anyhow::{Context, Result, bail};
-use ch04_nl_table::procfs;
 use ch06_enobufs::queue::{Recv, drain, try_recv};
 use ch06_enobufs::rcvbuf::{
     MemInfo, RMEM_DEFAULT_PATH, RMEM_MAX_PATH, effective_rcvbuf, in_initial_user_namespace,
     meminfo, messages_that_fit, rcvbuf, read_sysctl, set_no_enobufs, set_rcvbuf, set_rcvbuf_force,
 };
 use nlbook_common::membership::{group_mask, join_group};
+use nlbook_common::procfs;
 use nlbook_common::{Errno, MsgBuilder, NlMsgIter, NlSocket, exit_code, in_fresh_netns};
 
 /// The report's group (chapter 3's timer module sends there too).

@@ -20,10 +20,10 @@
 use std::fmt::Write as _;
 
 use anyhow::{Context, Result, bail};
-use ch04_nl_table::procfs;
 use ch06_enobufs::queue::{Recv, drain, ranges};
 use ch06_enobufs::rcvbuf::{meminfo, messages_that_fit, rcvbuf, set_rcvbuf};
 use ch06_enobufs::uevent::{self, KERNEL_GROUP};
+use nlbook_common::procfs;
 use nlbook_common::{NlSocket, exit_code, in_fresh_netns};
 
 const USAGE: &str = "usage: ch06-uevent [--events N] [--trigger /sys/.../uevent]";

@@ -108,11 +108,12 @@ pub fn parse(text: &str) -> Result<Vec<ProcEntry>, ProcError> {
     Ok(entries)
 }
 
-/// Read and parse this thread's `/proc/net/netlink`.
-pub fn read() -> anyhow::Result<Vec<ProcEntry>> {
+/// Read and parse this thread's `/proc/net/netlink`. A line that does not
+/// parse is an `InvalidData` error carrying the [`ProcError`].
+pub fn read() -> std::io::Result<Vec<ProcEntry>> {
     let text = std::fs::read_to_string(PROC_NET_NETLINK)
-        .map_err(|e| anyhow::anyhow!("reading {PROC_NET_NETLINK}: {e}"))?;
-    Ok(parse(&text)?)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("reading {PROC_NET_NETLINK}: {e}")))?;
+    parse(&text).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
 #[cfg(test)]
