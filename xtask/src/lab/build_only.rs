@@ -4,10 +4,10 @@
 //! that a snapshot of them is the same on every machine.
 
 use std::path::Path;
-use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+use super::guest::{Kbuild, kbuild, sync_dir};
 use super::kernels::Kernel;
 
 /// Builds the modules of `dir` against `kernel` in a fresh copy under
@@ -24,36 +24,12 @@ pub fn expect_failure(dir: &Path, shown_as: &str, kernel: &Kernel, cache: &Path)
     if work.exists() {
         std::fs::remove_dir_all(&work)?;
     }
-    std::fs::create_dir_all(&work)?;
-    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let path = entry?.path();
-        let Some(file) = path.file_name() else {
-            continue;
-        };
-        if path.is_file() {
-            std::fs::copy(&path, work.join(file))?;
-        }
+    if !dir.is_dir() {
+        bail!("{} is not a folder", dir.display());
     }
-    let mut make = Command::new("make");
-    make.arg("-C")
-        .arg(&kernel.kdir)
-        .arg(format!("M={}", work.display()))
-        .arg("modules")
-        // gcc's wording and quotes follow the locale: ask for the plain one.
-        .env_remove("LC_ALL")
-        .env("LANG", "C")
-        .env("LC_MESSAGES", "C")
-        .env("LC_CTYPE", "C");
-    let shown = crate::process::display(&make);
-    let out = make
-        .output()
-        .with_context(|| format!("could not run `{shown}`"))?;
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if out.status.success() {
+    sync_dir(dir, &work)?;
+    let Kbuild { ok, log } = kbuild(kernel, &work)?;
+    if ok {
         bail!(
             "{shown_as} built against kernel {} ({}): it was expected to fail",
             kernel.name,

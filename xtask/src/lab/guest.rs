@@ -163,21 +163,8 @@ pub fn build_module_dir(
         target
     };
     sync_dir(dir, &target)?;
-    let mut make = Command::new("make");
-    make.arg("-C")
-        .arg(&kernel.kdir)
-        .arg(format!("M={}", target.display()))
-        .arg("modules");
-    let shown = process::display(&make);
-    let out = make
-        .output()
-        .with_context(|| format!("could not run `{shown}`"))?;
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if !out.status.success() {
+    let Kbuild { ok, log } = kbuild(kernel, &target)?;
+    if !ok {
         let errors: Vec<&str> = log
             .lines()
             .filter(|l| l.contains("error") || l.contains("warning:"))
@@ -209,7 +196,42 @@ pub fn build_module_dir(
 }
 
 /// Copies source files whose content changed, so `make` rebuilds only those.
-fn sync_dir(from: &Path, to: &Path) -> Result<()> {
+/// What `make -C <kernel> M=<dir> modules` printed (stdout, then stderr),
+/// and whether it succeeded.
+pub(super) struct Kbuild {
+    pub ok: bool,
+    pub log: String,
+}
+
+/// Runs Kbuild for the modules in `dir` against `kernel`, in the C locale
+/// so that gcc's wording and quotes are the same on every machine.
+pub(super) fn kbuild(kernel: &Kernel, dir: &Path) -> Result<Kbuild> {
+    let mut make = Command::new("make");
+    make.arg("-C")
+        .arg(&kernel.kdir)
+        .arg(format!("M={}", dir.display()))
+        .arg("modules")
+        .env_remove("LC_ALL")
+        .env("LANG", "C")
+        .env("LC_MESSAGES", "C")
+        .env("LC_CTYPE", "C");
+    let shown = process::display(&make);
+    let out = make
+        .output()
+        .with_context(|| format!("could not run `{shown}`"))?;
+    Ok(Kbuild {
+        ok: out.status.success(),
+        log: format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    })
+}
+
+/// Copies the module sources (`*.c`, `*.h`, `Kbuild`, `Makefile`) of `from`
+/// into `to`, recursively, writing only files that changed.
+pub(super) fn sync_dir(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to)?;
     if !from.is_dir() {
         return Ok(());
