@@ -9,8 +9,9 @@
 use std::mem;
 use std::os::fd::AsRawFd;
 
+use nlbook_common::SysError;
+use nlbook_common::socket::{int_option, set_int_option};
 use nlbook_common::uapi::SOL_NETLINK;
-use nlbook_common::{Errno, SysError};
 
 // include/uapi/linux/netlink.h: options at SOL_NETLINK
 /// Do not report `ENOBUFS` after the kernel dropped messages for this socket.
@@ -32,40 +33,6 @@ pub const SK_MEMINFO_VARS: usize = 9;
 pub const RMEM_MAX_PATH: &str = "/proc/sys/net/core/rmem_max";
 /// Where the default size of a new socket's receive buffer can be read.
 pub const RMEM_DEFAULT_PATH: &str = "/proc/sys/net/core/rmem_default";
-
-fn int_option(sock: &impl AsRawFd, level: i32, name: i32) -> Result<i32, Errno> {
-    let mut value: libc::c_int = 0;
-    let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: value and len are valid for writes and len holds value's size.
-    let rc = unsafe {
-        libc::getsockopt(
-            sock.as_raw_fd(),
-            level,
-            name,
-            (&raw mut value).cast(),
-            &raw mut len,
-        )
-    };
-    if rc < 0 {
-        Err(Errno::last())
-    } else {
-        Ok(value)
-    }
-}
-
-fn set_int_option(sock: &impl AsRawFd, level: i32, name: i32, value: i32) -> Result<(), Errno> {
-    // SAFETY: value is a c_int that outlives the call; its size is passed.
-    let rc = unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            level,
-            name,
-            (&raw const value).cast(),
-            mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc < 0 { Err(Errno::last()) } else { Ok(()) }
-}
 
 /// `getsockopt(SO_RCVBUF)`: the socket's `sk_rcvbuf`.
 pub fn rcvbuf(sock: &impl AsRawFd) -> Result<u32, SysError> {

@@ -127,46 +127,20 @@ impl NlSocket {
 
     /// Set an integer socket option at `level` (e.g. `SOL_NETLINK`).
     pub fn set_option(&self, level: i32, name: i32, value: i32) -> Result<(), SysError> {
-        // SAFETY: value is a valid c_int and the length says so.
-        let rc = unsafe {
-            libc::setsockopt(
-                self.fd.as_raw_fd(),
-                level,
-                name,
-                (&raw const value).cast::<libc::c_void>(),
-                mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if rc < 0 {
-            return Err(SysError::last(format!(
-                "setsockopt(level {level}, option {name}, {value})"
-            )));
-        }
-        Ok(())
+        set_int_option(self, level, name, value).map_err(|errno| SysError {
+            call: format!("setsockopt(level {level}, option {name}, {value})"),
+            errno,
+        })
     }
 
     /// Read an integer socket option at `level`, e.g. `SO_RCVBUF` at
     /// `SOL_SOCKET`: the value as the kernel keeps it, which for buffer
     /// sizes is not what was asked for.
     pub fn option(&self, level: i32, name: i32) -> Result<i32, SysError> {
-        let mut value: libc::c_int = 0;
-        let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: value and len are valid for writes, and len holds value's size.
-        let rc = unsafe {
-            libc::getsockopt(
-                self.fd.as_raw_fd(),
-                level,
-                name,
-                (&raw mut value).cast::<libc::c_void>(),
-                &raw mut len,
-            )
-        };
-        if rc < 0 {
-            return Err(SysError::last(format!(
-                "getsockopt(level {level}, option {name})"
-            )));
-        }
-        Ok(value)
+        int_option(self, level, name).map_err(|errno| SysError {
+            call: format!("getsockopt(level {level}, option {name})"),
+            errno,
+        })
     }
 
     /// Send one datagram to `portid` (0: the kernel) and/or the `groups`
@@ -235,6 +209,43 @@ impl NlSocket {
         }
     }
     // ANCHOR_END: recv
+}
+
+/// `getsockopt` of an integer option on any socket (neli's too, through
+/// its raw descriptor); the errno on failure, for the caller to name the call.
+pub fn int_option(sock: &impl AsRawFd, level: i32, name: i32) -> Result<i32, Errno> {
+    let mut value: libc::c_int = 0;
+    let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: value and len are valid for writes, and len holds value's size.
+    let rc = unsafe {
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            level,
+            name,
+            (&raw mut value).cast::<libc::c_void>(),
+            &raw mut len,
+        )
+    };
+    if rc < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(value)
+    }
+}
+
+/// `setsockopt` of an integer option on any socket; see [`int_option`].
+pub fn set_int_option(sock: &impl AsRawFd, level: i32, name: i32, value: i32) -> Result<(), Errno> {
+    // SAFETY: value is a valid c_int and the length says so.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            level,
+            name,
+            (&raw const value).cast::<libc::c_void>(),
+            mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 { Err(Errno::last()) } else { Ok(()) }
 }
 
 /// Set `SO_RCVTIMEO` on any socket: a blocking receive then fails with
