@@ -117,7 +117,7 @@ if(seen!==null&&g!==seen){location.reload();}seen=g;}).catch(function(){});},100
 }
 
 /// Reads the file an URL names inside `dir`; refuses paths that leave it.
-fn static_file(dir: &Path, url: &str) -> Option<(Vec<u8>, &'static str)> {
+pub(crate) fn static_file(dir: &Path, url: &str) -> Option<(Vec<u8>, &'static str)> {
     let path = url.split(['?', '#']).next().unwrap_or("/");
     let mut file = dir.to_path_buf();
     for part in path.split('/').filter(|p| !p.is_empty()) {
@@ -145,7 +145,7 @@ fn static_file(dir: &Path, url: &str) -> Option<(Vec<u8>, &'static str)> {
     Some((bytes, mime))
 }
 
-fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
