@@ -1,6 +1,7 @@
 //! The workbook's tool: the library behind `cargo xtask`, also used by the
 //! whole-project tests in `tests/`.
 
+pub mod bench;
 pub mod book;
 pub mod demo;
 pub mod exercises;

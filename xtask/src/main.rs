@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use xtask::{book, demo, grade, lab, provision, student, test, workspace};
+use xtask::{bench, book, demo, grade, lab, provision, student, test, workspace};
 
 #[derive(Parser)]
 #[command(
@@ -38,6 +38,8 @@ enum Command {
     Grade(grade::GradeArgs),
     /// Install the Debian packages the workbook needs (run once as root).
     Setup,
+    /// Chapter 13's benchmark: C, raw Rust and neli side by side; writes book/src/perf/.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
         Command::Exercise(args) => student::run(&args),
         Command::Grade(args) => grade::run(&args),
         Command::Setup => provision::ensure_all(),
+        Command::Bench(args) => bench::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -30,6 +30,10 @@ pub const PACKAGES: &[(&str, &str)] = &[
         "dwarves",
         "pahole: BTF for modules built against 6.12 headers",
     ),
+    (
+        "strace",
+        "counts the system calls of chapter 13's benchmark",
+    ),
 ];
 
 /// Packages of `PACKAGES` that are not installed.

@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-use crate::{exercises, lab, process, provision, workspace};
+use crate::{bench, exercises, lab, process, provision, workspace};
 
 #[derive(clap::Args)]
 pub struct TestArgs {
@@ -79,6 +79,10 @@ pub fn run(args: &TestArgs) -> Result<()> {
             "==> exercises: graded, solutions score full marks, starters zero, fixtures their expected scores"
         );
         tally.step("exercises", exercises::self_check(&[]));
+        eprintln!(
+            "==> bench smoke: every benchmark case in C, raw Rust and neli, tiny counts, no drops"
+        );
+        tally.step("bench smoke", bench::smoke_check());
     }
     if !args.host_only {
         eprintln!("==> VM lab: every chapter, every kernel");
