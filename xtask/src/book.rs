@@ -1,5 +1,6 @@
 //! The book: build it with mdBook as a library, serve it, and resolve its
-//! `{{#include}}` / `{{#snapshot}}` directives.
+//! `{{#include}}`, `{{#snapshot}}`, `{{#diagram}}`, `{{#kernel}}` and
+//! `{{#kfn}}` directives.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,7 +11,7 @@ use mdbook_driver::MDBook;
 use mdbook_driver::book::{Book, BookItem};
 use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
 
-use crate::workspace;
+use crate::{citations, diagram, workspace};
 
 /// Builds the book of the workspace at `root`; returns the HTML directory.
 pub fn build(root: &Path) -> Result<PathBuf> {
@@ -193,9 +194,13 @@ fn newest_mtime(paths: &[PathBuf]) -> SystemTime {
 /// A `{{#kind target}}` directive found in a page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Directive {
-    /// `include`, `rustdoc_include` or `snapshot`.
+    /// `include`, `rustdoc_include`, `snapshot`, `exercise`, `solution`,
+    /// `diagram`, `kernel` (a quoted kernel snippet) or `kfn` (a link to a
+    /// kernel function).
     pub kind: String,
-    /// The file, relative to the page's directory.
+    /// The file, relative to the page's directory (for `exercise` and
+    /// `solution` the exercise's name; for `kernel` and `kfn` the name of an
+    /// entry of the citation index).
     pub path: PathBuf,
     /// `:anchor` or `:from:to` after the path, if any.
     pub selector: Option<String>,
@@ -203,10 +208,10 @@ pub struct Directive {
     pub span: std::ops::Range<usize>,
 }
 
-/// Every `{{#include}}`, `{{#rustdoc_include}}` and `{{#snapshot}}` in `text`.
+/// Every directive in `text`, in order.
 pub fn directives(text: &str) -> Vec<Directive> {
     let re = regex::Regex::new(
-        r"\{\{#(include|rustdoc_include|snapshot|exercise|solution)\s+([^}\s]+)\s*\}\}",
+        r"\{\{#(include|rustdoc_include|snapshot|exercise|solution|diagram|kernel|kfn)\s+([^}\s]+)\s*\}\}",
     )
     .unwrap_or_else(|e| unreachable!("constant regex: {e}"));
     re.captures_iter(text)
@@ -231,8 +236,19 @@ pub fn directives(text: &str) -> Vec<Directive> {
 /// Checks that a directive's file exists and, for a named anchor, that the
 /// file defines `ANCHOR: name` and `ANCHOR_END: name`.
 pub fn check_directive(page_dir: &Path, d: &Directive) -> Result<()> {
-    if matches!(d.kind.as_str(), "exercise" | "solution") {
-        return exercise_files(&d.kind, &d.path.to_string_lossy()).map(|_| ());
+    match d.kind.as_str() {
+        "exercise" | "solution" => {
+            return exercise_files(&d.kind, &d.path.to_string_lossy()).map(|_| ());
+        }
+        "diagram" => {
+            return diagram::render(&page_dir.join(&d.path))
+                .map(|_| ())
+                .with_context(|| format!("{{{{#diagram {}}}}}", d.path.display()));
+        }
+        "kernel" | "kfn" => {
+            return citations::expand(&d.kind, &d.path.to_string_lossy()).map(|_| ());
+        }
+        _ => {}
     }
     let file = page_dir.join(&d.path);
     let text = std::fs::read_to_string(&file).with_context(|| {
@@ -293,6 +309,16 @@ pub fn check_all_directives(root: &Path) -> Result<usize> {
             count += 1;
             if let Err(e) = check_directive(dir, &d) {
                 problems.push(format!("{}: {e:#}", page.display()));
+            }
+            let expands_to_a_block_or_link =
+                matches!(d.kind.as_str(), "diagram" | "kernel" | "kfn");
+            if expands_to_a_block_or_link && inside_fence(text, d.span.start) {
+                problems.push(format!(
+                    "{}: {{{{#{} {}}}}} inside a ``` block would show as code, not as its expansion",
+                    page.display(),
+                    d.kind,
+                    d.path.display()
+                ));
             }
             if d.kind != "snapshot" && is_code(&d.path) && !inside_fence(text, d.span.start) {
                 problems.push(format!(
@@ -383,23 +409,33 @@ impl Preprocessor for SnapshotPreprocessor {
     }
 }
 
-/// Expands every `{{#snapshot}}`, `{{#exercise}}` and `{{#solution}}` of a page.
+/// Expands every directive mdBook does not know itself: `{{#snapshot}}`,
+/// `{{#exercise}}`, `{{#solution}}`, `{{#diagram}}`, `{{#kernel}}`, `{{#kfn}}`.
 pub fn expand_snapshots(page_dir: &Path, content: &str) -> Result<String> {
     let mut out = String::with_capacity(content.len());
     let mut last = 0;
     for d in directives(content)
         .into_iter()
-        .filter(|d| matches!(d.kind.as_str(), "snapshot" | "exercise" | "solution"))
+        .filter(|d| !matches!(d.kind.as_str(), "include" | "rustdoc_include"))
     {
         check_directive(page_dir, &d)?;
         out.push_str(&content[last..d.span.start]);
-        if d.kind == "snapshot" {
-            let text = std::fs::read_to_string(page_dir.join(&d.path))?;
-            out.push_str("```text\n");
-            out.push_str(snapshot_body(&text)?.trim_end());
-            out.push_str("\n```");
-        } else {
-            out.push_str(&exercise_page(&d.kind, &d.path.to_string_lossy())?);
+        match d.kind.as_str() {
+            "snapshot" => {
+                let text = std::fs::read_to_string(page_dir.join(&d.path))?;
+                out.push_str("```text\n");
+                out.push_str(snapshot_body(&text)?.trim_end());
+                out.push_str("\n```");
+            }
+            "diagram" => {
+                out.push_str(&diagram::figure_html(&diagram::render(
+                    &page_dir.join(&d.path),
+                )?));
+            }
+            "kernel" | "kfn" => {
+                out.push_str(&citations::expand(&d.kind, &d.path.to_string_lossy())?);
+            }
+            _ => out.push_str(&exercise_page(&d.kind, &d.path.to_string_lossy())?),
         }
         last = d.span.end;
     }

@@ -3,7 +3,10 @@
 
 pub mod bench;
 pub mod book;
+pub mod browser;
+pub mod citations;
 pub mod demo;
+pub mod diagram;
 pub mod exercises;
 pub mod grade;
 pub mod lab;

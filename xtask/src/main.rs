@@ -6,7 +6,9 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use xtask::{bench, book, demo, grade, lab, provision, student, test, workspace};
+use xtask::{
+    bench, book, browser, citations, demo, grade, lab, provision, student, test, workspace,
+};
 
 #[derive(Parser)]
 #[command(
@@ -26,6 +28,8 @@ enum Command {
     Book,
     /// Build the book and serve it on 127.0.0.1, rebuilding when a source changes.
     Serve(book::ServeArgs),
+    /// Load every page of the built book in headless Chromium: errors, offline, links, search, diagrams.
+    Browser,
     /// Run one of a chapter's Rust demos on this machine (host side).
     Demo(demo::DemoArgs),
     /// Run the whole test suite: format, lints, host lane, VM lane.
@@ -40,6 +44,8 @@ enum Command {
     Setup,
     /// Chapter 13's benchmark: C, raw Rust and neli side by side; writes book/src/perf/.
     Bench(bench::BenchArgs),
+    /// Check the book's kernel citations against the pinned kernel source.
+    Citations(citations::CitationsArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +55,7 @@ fn main() -> ExitCode {
             println!("book built: {}", dir.join("index.html").display());
         }),
         Command::Serve(args) => book::serve(&args),
+        Command::Browser => browser::run(),
         Command::Demo(args) => demo::run(&args),
         Command::Test(args) => test::run(&args),
         Command::Lab(args) => lab::run(&args).and_then(|summary| match summary.failed() {
@@ -59,6 +66,7 @@ fn main() -> ExitCode {
         Command::Grade(args) => grade::run(&args),
         Command::Setup => provision::ensure_all(),
         Command::Bench(args) => bench::run(&args),
+        Command::Citations(args) => citations::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

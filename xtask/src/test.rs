@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-use crate::{bench, exercises, lab, process, provision, workspace};
+use crate::{bench, browser, citations, exercises, lab, process, provision, workspace};
 
 #[derive(clap::Args)]
 pub struct TestArgs {
@@ -83,11 +83,19 @@ pub fn run(args: &TestArgs) -> Result<()> {
             "==> bench smoke: every benchmark case in C, raw Rust and neli, tiny counts, no drops"
         );
         tally.step("bench smoke", bench::smoke_check());
+        eprintln!(
+            "==> browser: every page of the built book in headless Chromium (errors, offline, links, search, diagrams)"
+        );
+        tally.step("browser", browser::check(&root));
     }
     if !args.host_only {
         eprintln!("==> VM lab: every chapter, every kernel");
         let result = lab::run(&lab::LabArgs::default()).map(|s| (s.passed(), s.failed()));
         tally.step("VM lab", result);
+        eprintln!("==> kernel citations: the book's links and quotes against the 6.1 source");
+        let result = citations::check_or_update(None, false)
+            .map(|(checked, problems)| (checked.saturating_sub(problems.len()), problems.len()));
+        tally.step("kernel citations", result);
     }
     println!(
         "\ntest suite finished in {:.1} min",

@@ -212,35 +212,7 @@ fn debug(dir: &Path, cache: &Path) -> Result<Kernel> {
         "gcc-12",
         "make",
     ])?;
-    let tree = dir.join("linux");
-    if !tree.join("Makefile").is_file() {
-        eprintln!("==> debug kernel: fetching Debian's linux-source-6.1 (once)");
-        ensure_apt_lists("linux-source-6.1")?;
-        let downloads = cache.join("lab/downloads");
-        std::fs::create_dir_all(&downloads)?;
-        process::run(Command::new("apt-get").current_dir(&downloads).args([
-            "download",
-            "-q",
-            "-o",
-            "APT::Sandbox::User=root",
-            "linux-source-6.1",
-        ]))?;
-        let deb = find_deb(&downloads, "linux-source-6.1")?;
-        let unpack = dir.join("unpack");
-        std::fs::create_dir_all(&unpack)?;
-        process::run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&unpack))?;
-        std::fs::remove_file(&deb)?;
-        eprintln!("  unpacking the kernel source tarball");
-        process::run(
-            Command::new("tar")
-                .arg("-xJf")
-                .arg(unpack.join("usr/src/linux-source-6.1.tar.xz"))
-                .arg("-C")
-                .arg(dir),
-        )?;
-        std::fs::rename(dir.join("linux-source-6.1"), &tree)?;
-        std::fs::remove_dir_all(&unpack)?;
-    }
+    let tree = fetch_linux_source(dir, cache)?;
     eprintln!("==> debug kernel: configuring (tinyconfig + xtask/lab/debug-kernel.config)");
     let make = |args: &[&str]| {
         let mut c = Command::new("make");
@@ -282,6 +254,47 @@ fn debug(dir: &Path, cache: &Path) -> Result<Kernel> {
         .to_string();
     write_ready(dir, &release, "linux/vmlinux", "linux", &key)?;
     read_ready("debug", dir).context("debug kernel incomplete after building it")
+}
+
+/// The source tree of Debian's linux-source-6.1, the one the debug kernel is
+/// built from (and the book's kernel citations are checked against):
+/// fetched and unpacked once, under the cache.
+pub fn linux_source_tree(cache: &Path) -> Result<PathBuf> {
+    crate::provision::ensure_packages(&["xz-utils"])?;
+    fetch_linux_source(&cache.join("lab/kernels/debug"), cache)
+}
+
+fn fetch_linux_source(dir: &Path, cache: &Path) -> Result<PathBuf> {
+    let tree = dir.join("linux");
+    if !tree.join("Makefile").is_file() {
+        eprintln!("==> fetching Debian's linux-source-6.1 (once)");
+        ensure_apt_lists("linux-source-6.1")?;
+        let downloads = cache.join("lab/downloads");
+        std::fs::create_dir_all(&downloads)?;
+        process::run(Command::new("apt-get").current_dir(&downloads).args([
+            "download",
+            "-q",
+            "-o",
+            "APT::Sandbox::User=root",
+            "linux-source-6.1",
+        ]))?;
+        let deb = find_deb(&downloads, "linux-source-6.1")?;
+        let unpack = dir.join("unpack");
+        std::fs::create_dir_all(&unpack)?;
+        process::run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&unpack))?;
+        std::fs::remove_file(&deb)?;
+        eprintln!("  unpacking the kernel source tarball");
+        process::run(
+            Command::new("tar")
+                .arg("-xJf")
+                .arg(unpack.join("usr/src/linux-source-6.1.tar.xz"))
+                .arg("-C")
+                .arg(dir),
+        )?;
+        std::fs::rename(dir.join("linux-source-6.1"), &tree)?;
+        std::fs::remove_dir_all(&unpack)?;
+    }
+    Ok(tree)
 }
 
 /// How Debian compresses kernels and modules.
