@@ -6,7 +6,10 @@
 //! allocated and zeroed once before the loop, and reuses it; messages are
 //! written and checked in place, never copied into owned values.
 
+use std::os::fd::AsRawFd;
+
 use anyhow::{Result, bail};
+use nlbook_common::socket::sockaddr_nl;
 use nlbook_common::uapi::{IFINFOMSG_LEN, NLM_F_REQUEST, RTM_GETLINK, RTM_NEWLINK};
 use nlbook_common::{Errno, NLMSG_HDRLEN, NlMsgHdr, NlMsgIter, NlSocket, SysError};
 
@@ -18,16 +21,71 @@ use crate::{
 /// The raw implementation.
 pub struct Raw;
 
+// ANCHOR: plain_calls
+/// `recv()`: no sender address, no `msghdr` for the kernel to copy in and
+/// check, unlike `NlSocket::recv` (`recvmsg`, which reports the sender and
+/// truncation). The hot loops know both already. Returns the bytes received.
+fn recv_plain(sock: &NlSocket, buf: &mut [u8]) -> Result<usize, SysError> {
+    loop {
+        // SAFETY: buf is valid for writes of buf.len() bytes.
+        let n = unsafe {
+            libc::recv(
+                sock.as_raw_fd(),
+                buf.as_mut_ptr().cast::<libc::c_void>(),
+                buf.len(),
+                0,
+            )
+        };
+        if let Ok(n) = usize::try_from(n) {
+            return Ok(n);
+        }
+        let err = SysError::last("recv(AF_NETLINK)");
+        if err.errno != Errno(libc::EINTR) {
+            return Err(err);
+        }
+    }
+}
+
+/// `sendto()` with the address built once by the caller, instead of
+/// `NlSocket::send_to`'s `sendmsg` and its `msghdr`.
+fn send_plain(sock: &NlSocket, datagram: &[u8], to: &libc::sockaddr_nl) -> Result<(), SysError> {
+    loop {
+        // SAFETY: datagram is valid for reads of its length; to is a valid
+        // sockaddr_nl and the length says so.
+        let n = unsafe {
+            libc::sendto(
+                sock.as_raw_fd(),
+                datagram.as_ptr().cast::<libc::c_void>(),
+                datagram.len(),
+                0,
+                (to as *const libc::sockaddr_nl).cast::<libc::sockaddr>(),
+                std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+            )
+        };
+        if n >= 0 {
+            return Ok(());
+        }
+        let err = SysError::last(format!(
+            "sendto(AF_NETLINK, portid {}, groups {:#x})",
+            to.nl_pid, to.nl_groups
+        ));
+        if err.errno != Errno(libc::EINTR) {
+            return Err(err);
+        }
+    }
+}
+// ANCHOR_END: plain_calls
+
 /// USERSOCK multicast also tries a unicast to port 0, where no kernel
 /// socket listens: the send reports `ECONNREFUSED` after the delivery.
 fn refused_after_multicast(err: &SysError, to: Destination) -> bool {
     matches!(to, Destination::Group(_)) && err.errno == Errno(libc::ECONNREFUSED)
 }
 
-fn destination(to: Destination) -> (u32, u32) {
+fn destination(to: Destination) -> libc::sockaddr_nl {
     match to {
-        Destination::Port(portid) => (portid, 0),
-        Destination::Group(group) => (0, 1 << (group - 1)),
+        Destination::Port(portid) => sockaddr_nl(portid, 0),
+        Destination::Group(group) => sockaddr_nl(0, 1 << (group - 1)),
     }
 }
 
@@ -51,7 +109,7 @@ impl Implementation for Raw {
 
     // ANCHOR: send_stream
     fn send_stream(sock: &NlSocket, to: Destination, messages: u64, batch: usize) -> Result<()> {
-        let (portid, groups) = destination(to);
+        let dest = destination(to);
         // One buffer for the whole run, written in place for each datagram.
         let mut datagram = vec![0u8; batch * MSG_SPACE];
         let mut sent = 0;
@@ -62,7 +120,7 @@ impl Implementation for Raw {
                 len += MSG_SPACE;
                 sent += 1;
             }
-            match sock.send_to(&datagram[..len], portid, groups) {
+            match send_plain(sock, &datagram[..len], &dest) {
                 Ok(_) => {}
                 Err(e) if refused_after_multicast(&e, to) => {}
                 Err(e) => return Err(e.into()),
@@ -77,8 +135,8 @@ impl Implementation for Raw {
         let mut buf = vec![0u8; RECV_BUF];
         let mut tally = StreamTally::default();
         while tally.next_index < messages {
-            let got = match sock.recv(&mut buf) {
-                Ok(got) => got,
+            let len = match recv_plain(sock, &mut buf) {
+                Ok(len) => len,
                 Err(e) if e.errno == Errno(libc::ENOBUFS) => {
                     tally.overruns += 1;
                     continue;
@@ -87,15 +145,9 @@ impl Implementation for Raw {
                 Err(e) if e.errno == Errno(libc::EAGAIN) => break,
                 Err(e) => return Err(e.into()),
             };
-            if got.truncated() {
-                bail!(
-                    "a {}-byte datagram cut to {RECV_BUF} bytes",
-                    got.datagram_len
-                );
-            }
             // Every message of the datagram, checked where it lies.
-            for offset in (0..got.len).step_by(MSG_SPACE) {
-                tally.record(message_index(&buf[offset..got.len])?)?;
+            for offset in (0..len).step_by(MSG_SPACE) {
+                tally.record(message_index(&buf[offset..len])?)?;
             }
         }
         Ok(tally)
@@ -104,13 +156,14 @@ impl Implementation for Raw {
 
     // ANCHOR: ping
     fn ping(sock: &NlSocket, server: u32, messages: u64) -> Result<()> {
+        let server = sockaddr_nl(server, 0);
         let mut msg = [0u8; MSG_LEN];
         let mut buf = vec![0u8; RECV_BUF];
         for i in 0..messages {
             write_message(&mut msg, i)?;
-            sock.send_to(&msg, server, 0)?;
-            let got = sock.recv(&mut buf)?;
-            if message_index(&buf[..got.len])? != i {
+            send_plain(sock, &msg, &server)?;
+            let len = recv_plain(sock, &mut buf)?;
+            if message_index(&buf[..len])? != i {
                 bail!("the echo of message {i} is another message");
             }
         }
@@ -119,13 +172,14 @@ impl Implementation for Raw {
     // ANCHOR_END: ping
 
     fn echo(sock: &NlSocket, client: u32, messages: u64) -> Result<()> {
+        let client = sockaddr_nl(client, 0);
         let mut buf = vec![0u8; RECV_BUF];
         for i in 0..messages {
-            let got = sock.recv(&mut buf)?;
-            if message_index(&buf[..got.len])? != i {
+            let len = recv_plain(sock, &mut buf)?;
+            if message_index(&buf[..len])? != i {
                 bail!("message {i} arrived as another message");
             }
-            sock.send_to(&buf[..got.len], client, 0)?;
+            send_plain(sock, &buf[..len], &client)?;
         }
         Ok(())
     }
@@ -136,6 +190,7 @@ impl Implementation for Raw {
         // sequence number changes from one request to the next.
         let mut request = [0u8; NLMSG_HDRLEN + IFINFOMSG_LEN];
         request[NLMSG_HDRLEN + 4..NLMSG_HDRLEN + 8].copy_from_slice(&1i32.to_ne_bytes());
+        let kernel = sockaddr_nl(0, 0);
         let mut buf = vec![0u8; RECV_BUF];
         for seq in 0..messages {
             let header = NlMsgHdr {
@@ -146,9 +201,9 @@ impl Implementation for Raw {
                 nlmsg_pid: 0,
             };
             request[..NlMsgHdr::LEN].copy_from_slice(&header.to_bytes());
-            sock.send_to(&request, 0, 0)?;
-            let got = sock.recv(&mut buf)?;
-            let answer = NlMsgIter::new(&buf[..got.len]).next().transpose()?;
+            send_plain(sock, &request, &kernel)?;
+            let len = recv_plain(sock, &mut buf)?;
+            let answer = NlMsgIter::new(&buf[..len]).next().transpose()?;
             match answer {
                 Some(m)
                     if m.header.nlmsg_type == RTM_NEWLINK && m.header.nlmsg_seq == seq as u32 => {}

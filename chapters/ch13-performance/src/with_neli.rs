@@ -72,6 +72,36 @@ impl FromBytesWithInput for BenchBody {
 }
 // ANCHOR_END: body
 
+// ANCHOR: unread
+/// A payload left undecoded: its length, nothing copied. Decoding lo's
+/// answer as `Ifinfomsg` builds an owned `Rtattr` with its own `Vec` for
+/// each of its attributes; the benchmark reads only the header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unread(usize);
+
+impl neli::Size for Unread {
+    fn unpadded_size(&self) -> usize {
+        self.0
+    }
+}
+
+impl FromBytesWithInput for Unread {
+    type Input = usize;
+
+    fn from_bytes_with_input(
+        buffer: &mut Cursor<impl AsRef<[u8]>>,
+        input: usize,
+    ) -> Result<Self, DeError> {
+        let end = buffer.position() as usize + input;
+        if end > buffer.get_ref().as_ref().len() {
+            return Err(DeError::InvalidInput(input));
+        }
+        buffer.set_position(end as u64);
+        Ok(Unread(input))
+    }
+}
+// ANCHOR_END: unread
+
 /// The payload's size on the wire.
 const BODY_LEN: usize = crate::MSG_LEN - nlbook_common::NLMSG_HDRLEN;
 
@@ -262,7 +292,7 @@ impl Implementation for Neli {
             let len = out.position() as usize;
             sock.send(&out.get_ref()[..len], Msg::empty())?;
             let (len, _) = sock.recv(&mut buf[..], Msg::empty())?;
-            let answer = Nlmsghdr::<Rtm, Ifinfomsg>::from_bytes(&mut Cursor::new(&buf[..len]))?;
+            let answer = Nlmsghdr::<Rtm, Unread>::from_bytes(&mut Cursor::new(&buf[..len]))?;
             if *answer.nl_type() != Rtm::Newlink || *answer.nl_seq() != seq as u32 {
                 bail!("not the RTM_NEWLINK answer to request {seq}");
             }
