@@ -7,10 +7,12 @@
 //!
 //! - [`request`]: the datagram of one request, built byte by byte.
 //! - [`answer`]: reading what came back (a reply, a refusal, or nothing).
+//! - [`failslab`]: making a module thread's next allocation fail, on purpose.
 //! - [`hostile`]: the hostile client's cases and how each is judged.
 //! - [`flood`]: the flooding client's payloads and its summary.
 
 pub mod answer;
+pub mod failslab;
 pub mod flood;
 pub mod hostile;
 pub mod request;
