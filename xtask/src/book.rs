@@ -420,6 +420,7 @@ pub fn expand_snapshots(page_dir: &Path, content: &str) -> Result<String> {
     {
         check_directive(page_dir, &d)?;
         out.push_str(&content[last..d.span.start]);
+        let expanded_from = out.len();
         match d.kind.as_str() {
             "snapshot" => {
                 let text = std::fs::read_to_string(page_dir.join(&d.path))?;
@@ -436,6 +437,14 @@ pub fn expand_snapshots(page_dir: &Path, content: &str) -> Result<String> {
                 out.push_str(&citations::expand(&d.kind, &d.path.to_string_lossy())?);
             }
             _ => out.push_str(&exercise_page(&d.kind, &d.path.to_string_lossy())?),
+        }
+        // A directive indented inside a list item keeps every line it
+        // expands to in that item.
+        let line_start = content[..d.span.start].rfind('\n').map_or(0, |at| at + 1);
+        let indent = &content[line_start..d.span.start];
+        if !indent.is_empty() && indent.trim().is_empty() {
+            let expansion = out.split_off(expanded_from);
+            out.push_str(&expansion.replace('\n', &format!("\n{indent}")));
         }
         last = d.span.end;
     }
@@ -548,6 +557,14 @@ mod tests {
         assert_eq!(found[0].selector.as_deref(), Some("main"));
         assert_eq!(found[1].kind, "snapshot");
         assert_eq!(found[2].selector.as_deref(), Some("3:9"));
+    }
+
+    #[test]
+    fn an_indented_directive_stays_in_its_list_item() {
+        let page = "- an item:\n\n  {{#kernel MAX_LINKS}}\n";
+        let out = expand_snapshots(Path::new("."), page).unwrap();
+        assert!(out.contains("\n  ```c\n  #define MAX_LINKS"), "{out}");
+        assert!(out.contains("\n  <p class=\"kernel-source\">"), "{out}");
     }
 
     #[test]
