@@ -17,7 +17,8 @@ pub struct Diagram {
 }
 
 /// Reads and renders a diagram source. Its first line is the caption
-/// (`# ...`); the rest is the picture. Fails when the file is missing, has no
+/// (`# ...`); the rest is the picture, where text in double quotes is shown
+/// as written (svgbob would draw `_`, `(` or `->` as lines otherwise). Fails when the file is missing, has no
 /// caption or draws nothing.
 pub fn render(file: &Path) -> Result<Diagram> {
     let text = std::fs::read_to_string(file)
@@ -38,9 +39,18 @@ pub fn render_source(text: &str) -> Result<Diagram> {
         bail!("no picture after the caption line");
     }
     let art = art.to_string();
+    // svgbob sizes the picture by what it draws, which leaves out text in
+    // double quotes (its escape for code like `do_one_broadcast()`): size it
+    // by the source's cells instead: 8 by 16 pixels each, and a little more
+    // across, since a browser's monospace text runs wider than 8 pixels.
+    let columns = art.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    let rows = art.lines().count();
+    let (width, height) = ((columns + 2) as f32 * 8.75, (rows + 1) as f32 * 16.0);
     // svgbob panics on what it cannot render; that is a broken source here.
-    let svg = std::panic::catch_unwind(|| svgbob::to_svg_string_compressed(&art))
-        .map_err(|_| anyhow::anyhow!("svgbob could not render the picture"))?;
+    let svg = std::panic::catch_unwind(|| {
+        svgbob::to_svg_with_override_size(&art, &svgbob::Settings::default(), width, height)
+    })
+    .map_err(|_| anyhow::anyhow!("svgbob could not render the picture"))?;
     // What follows the marker definitions, less the white backdrop, is the picture.
     let drawn = svg
         .split_once("</defs>")
@@ -53,6 +63,12 @@ pub fn render_source(text: &str) -> Result<Diagram> {
     if !svg.starts_with("<svg") || !draws_something {
         bail!("svgbob rendered an empty picture");
     }
+    // Scales down to the page's width instead of overflowing it.
+    let svg = svg.replacen(
+        "<svg ",
+        &format!("<svg viewBox=\"0 0 {width} {height}\" style=\"max-width: 100%; height: auto\" "),
+        1,
+    );
     // Its style sheet has blank lines; in a page they would end the HTML block.
     let svg = svg
         .lines()
