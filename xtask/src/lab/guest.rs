@@ -163,6 +163,22 @@ pub fn build_module_dir(
         target
     };
     sync_dir(dir, &target)?;
+    // Warm runs skip `make` (about half a second per folder and kernel) when
+    // nothing it depends on changed since a build that succeeded without
+    // warnings. Other folders start clean each time, so they always build.
+    let stamp = target.join(".nlbook-build-key");
+    let key = format!(
+        "{:016x}\n",
+        build_key(kernel, &[dir, &kmod_root.join("include")])?
+    );
+    if dir.parent() == Some(kmod_root)
+        && std::fs::read_to_string(&stamp).is_ok_and(|old| old == key)
+        && let Ok(built) = built_modules(&target)
+        && !built.is_empty()
+    {
+        return Ok(built);
+    }
+    let _ = std::fs::remove_file(&stamp);
     let Kbuild { ok, log } = kbuild(kernel, &target)?;
     if !ok {
         let errors: Vec<&str> = log
@@ -183,8 +199,15 @@ pub fn build_module_dir(
             warnings.join("\n")
         );
     }
+    let built = built_modules(&target)?;
+    std::fs::write(&stamp, key)?;
+    Ok(built)
+}
+
+/// The `.ko` files in a build folder.
+fn built_modules(target: &Path) -> Result<Built> {
     let mut built = Built::new();
-    for entry in std::fs::read_dir(&target)? {
+    for entry in std::fs::read_dir(target)? {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "ko")
             && let Some(file) = path.file_name().and_then(|n| n.to_str())
@@ -193,6 +216,41 @@ pub fn build_module_dir(
         }
     }
     Ok(built)
+}
+
+/// A fingerprint of what a module build depends on: the module sources
+/// (every file under `sources`, by path and content), and the kernel it is
+/// built against (release, configuration, exported symbols).
+fn build_key(kernel: &Kernel, sources: &[&Path]) -> Result<u64> {
+    fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+        if !dir.is_dir() {
+            return Ok(());
+        }
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                walk(&path, files)?;
+            } else {
+                files.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    for dir in sources {
+        walk(dir, &mut files)?;
+    }
+    files.sort();
+    let mut bytes = kernel.release.clone().into_bytes();
+    for generated in ["include/generated/autoconf.h", "Module.symvers"] {
+        files.push(kernel.kdir.join(generated));
+    }
+    for file in &files {
+        bytes.extend_from_slice(file.to_string_lossy().as_bytes());
+        // A kernel file that is missing is part of the key too.
+        bytes.extend_from_slice(&std::fs::read(file).unwrap_or_default());
+    }
+    Ok(super::kernels::fnv1a(&bytes))
 }
 
 /// Copies source files whose content changed, so `make` rebuilds only those.

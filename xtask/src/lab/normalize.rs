@@ -15,6 +15,8 @@ static NOISE: LazyLock<Regex> = LazyLock::new(|| {
     re(concat!(
         r"loading out-of-tree module taints kernel|module verification failed|",
         r"clocksource|hrtimer: interrupt took|^tsc: |RT throttling|",
+        // A loaded host makes the emulated TSC look unstable to the guest.
+        r"^TSC found unstable|^sched_clock: Marking unstable|",
         r"irq event stamp|hardirqs last|softirqs last|",
         r"^(RSP|RAX|RBX|RCX|RDX|RBP|RSI|RDI|R8|R9|R10|R11|R12|R13|R14|R15|FS|GS|CS|CR0|CR2|CR3|CR4|DR0|DR3|DR6|DR7|PKRU|Code):|",
         r"^Kernel Offset:|^Modules linked in:|^ \? |^input: |i8042|serio"
@@ -191,6 +193,8 @@ mod tests {
              [    2.300001] preempt_count: 102, expected: 0\n\
              [    2.300002] input: ImExPS/2 Generic Explorer Mouse as /devices/platform/i8042/serio1/input/input2\n\
              [    2.300003] 6.1.192 #1 Tainted: G           O\n\
+             [    2.300003] TSC found unstable after boot, most likely due to broken BIOS. Use 'tsc=unstable'.\n\
+             [    2.300003] sched_clock: Marking unstable (1240507318, 13455973)<-(1294338172, -40371093)\n\
              [    2.300004] gfp_kernel: unloaded",
         );
         let out = kernel_log(&raw);
