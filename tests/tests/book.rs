@@ -55,3 +55,63 @@ fn the_book_builds_with_search() {
         "an unexpanded directive reached the HTML"
     );
 }
+
+#[test]
+fn no_page_pastes_program_output() {
+    let problems = book::pasted_output(&workspace::root()).unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn pasted_output_is_recognised_and_commands_are_not() {
+    let output = [
+        &["[    1.234567] echo: protocol 30 ready"][..],
+        &["$ ch01-echo-raw", "sent: \"hello\""][..],
+        &["ch05-sa-monitor: XFRM_MSG_NEWSA: no ESP"][..],
+    ];
+    for block in output {
+        assert!(book::looks_like_output(block).is_some(), "{block:?}");
+    }
+    let commands = [
+        &["cargo xtask lab --chapter ch01"][..],
+        &["$ cargo xtask book", "$ cargo xtask serve"][..],
+        &["cargo xtask demo ch06 ch06-overrun      # or: the lab"][..],
+    ];
+    for block in commands {
+        assert!(book::looks_like_output(block).is_none(), "{block:?}");
+    }
+}
+
+#[test]
+fn broken_diagrams_and_kernel_citations_are_reported() {
+    let dir = std::env::temp_dir().join(format!("nlbook-diagram-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("good.bob"), "# A box\n+---+\n| a |\n+---+\n").unwrap();
+    std::fs::write(dir.join("no-caption.bob"), "+---+\n| a |\n+---+\n").unwrap();
+    std::fs::write(dir.join("empty.bob"), "# Nothing drawn\n\n").unwrap();
+    let good =
+        book::directives("{{#diagram good.bob}} {{#kfn netlink_bind}} {{#kernel MAX_LINKS}}");
+    for d in &good {
+        assert!(book::check_directive(&dir, d).is_ok(), "{d:?}");
+    }
+    let html = book::expand_snapshots(&dir, "{{#diagram good.bob}}").unwrap();
+    assert!(
+        html.starts_with("<figure class=\"diagram\">\n<svg")
+            && html.contains("<figcaption>A box</figcaption>"),
+        "{html}"
+    );
+    for bad in [
+        "{{#diagram missing.bob}}",
+        "{{#diagram no-caption.bob}}",
+        "{{#diagram empty.bob}}",
+        "{{#kfn no_such_function}}",
+        "{{#kernel no-such-snippet}}",
+    ] {
+        let d = book::directives(bad);
+        assert!(
+            book::check_directive(&dir, &d[0]).is_err(),
+            "{bad} should fail"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

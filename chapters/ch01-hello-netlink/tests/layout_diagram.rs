@@ -116,7 +116,7 @@ fn diagram(header: &NlMsgHdr, datagram: &[u8]) -> String {
     [
         format!(
             "# The \"hello\" request of ch01-echo-raw, byte by byte, as the chapter's code builds it \
-             (the port id 1234 stands for the client's own)"
+             (the port id {EXAMPLE_PORTID} stands for the client's own)"
         ),
         offsets,
         rule.clone(),
