@@ -65,22 +65,30 @@ fn send_plain(sock: &NlSocket, datagram: &[u8], to: &libc::sockaddr_nl) -> Resul
         if n >= 0 {
             return Ok(());
         }
-        let err = SysError::last(format!(
-            "sendto(AF_NETLINK, portid {}, groups {:#x})",
-            to.nl_pid, to.nl_groups
-        ));
-        if err.errno != Errno(libc::EINTR) {
-            return Err(err);
+        let errno = Errno::last();
+        // USERSOCK multicast also tries a unicast to port 0, where no
+        // kernel socket listens: ECONNREFUSED after the delivery, on every
+        // message. Decided from errno alone, before any error is built.
+        if errno == Errno(libc::ECONNREFUSED) && to.nl_groups != 0 {
+            return Ok(());
+        }
+        if errno != Errno(libc::EINTR) {
+            return Err(send_error(to, errno));
         }
     }
 }
-// ANCHOR_END: plain_calls
 
-/// USERSOCK multicast also tries a unicast to port 0, where no kernel
-/// socket listens: the send reports `ECONNREFUSED` after the delivery.
-fn refused_after_multicast(err: &SysError, to: Destination) -> bool {
-    matches!(to, Destination::Group(_)) && err.errno == Errno(libc::ECONNREFUSED)
+#[cold]
+fn send_error(to: &libc::sockaddr_nl, errno: Errno) -> SysError {
+    SysError {
+        call: format!(
+            "sendto(AF_NETLINK, portid {}, groups {:#x})",
+            to.nl_pid, to.nl_groups
+        ),
+        errno,
+    }
 }
+// ANCHOR_END: plain_calls
 
 fn destination(to: Destination) -> libc::sockaddr_nl {
     match to {
@@ -120,11 +128,7 @@ impl Implementation for Raw {
                 len += MSG_SPACE;
                 sent += 1;
             }
-            match send_plain(sock, &datagram[..len], &dest) {
-                Ok(_) => {}
-                Err(e) if refused_after_multicast(&e, to) => {}
-                Err(e) => return Err(e.into()),
-            }
+            send_plain(sock, &datagram[..len], &dest)?;
         }
         Ok(())
     }
@@ -146,8 +150,8 @@ impl Implementation for Raw {
                 Err(e) => return Err(e.into()),
             };
             // Every message of the datagram, checked where it lies.
-            for offset in (0..len).step_by(MSG_SPACE) {
-                tally.record(message_index(&buf[offset..len])?)?;
+            for message in buf[..len].chunks(MSG_SPACE) {
+                tally.record(message_index(message)?)?;
             }
         }
         Ok(tally)
