@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod book;
+pub mod browser;
 pub mod citations;
 pub mod demo;
 pub mod diagram;

@@ -6,7 +6,9 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use xtask::{bench, book, citations, demo, grade, lab, provision, student, test, workspace};
+use xtask::{
+    bench, book, browser, citations, demo, grade, lab, provision, student, test, workspace,
+};
 
 #[derive(Parser)]
 #[command(
@@ -26,6 +28,8 @@ enum Command {
     Book,
     /// Build the book and serve it on 127.0.0.1, rebuilding when a source changes.
     Serve(book::ServeArgs),
+    /// Load every page of the built book in headless Chromium: errors, offline, links, search, diagrams.
+    Browser,
     /// Run one of a chapter's Rust demos on this machine (host side).
     Demo(demo::DemoArgs),
     /// Run the whole test suite: format, lints, host lane, VM lane.
@@ -51,6 +55,7 @@ fn main() -> ExitCode {
             println!("book built: {}", dir.join("index.html").display());
         }),
         Command::Serve(args) => book::serve(&args),
+        Command::Browser => browser::run(),
         Command::Demo(args) => demo::run(&args),
         Command::Test(args) => test::run(&args),
         Command::Lab(args) => lab::run(&args).and_then(|summary| match summary.failed() {

@@ -34,6 +34,10 @@ pub const PACKAGES: &[(&str, &str)] = &[
         "strace",
         "counts the system calls of chapter 13's benchmark",
     ),
+    (
+        "chromium",
+        "headless, loads every page of the built book (cargo xtask browser)",
+    ),
 ];
 
 /// Packages of `PACKAGES` that are not installed.

@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-use crate::{bench, citations, exercises, lab, process, provision, workspace};
+use crate::{bench, browser, citations, exercises, lab, process, provision, workspace};
 
 #[derive(clap::Args)]
 pub struct TestArgs {
@@ -83,6 +83,10 @@ pub fn run(args: &TestArgs) -> Result<()> {
             "==> bench smoke: every benchmark case in C, raw Rust and neli, tiny counts, no drops"
         );
         tally.step("bench smoke", bench::smoke_check());
+        eprintln!(
+            "==> browser: every page of the built book in headless Chromium (errors, offline, links, search, diagrams)"
+        );
+        tally.step("browser", browser::check(&root));
     }
     if !args.host_only {
         eprintln!("==> VM lab: every chapter, every kernel");
