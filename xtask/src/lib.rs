@@ -8,6 +8,7 @@ pub mod citations;
 pub mod demo;
 pub mod diagram;
 pub mod exercises;
+pub mod fuzz;
 pub mod grade;
 pub mod lab;
 pub mod process;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use xtask::{
-    bench, book, browser, citations, demo, grade, lab, provision, student, test, workspace,
+    bench, book, browser, citations, demo, fuzz, grade, lab, provision, student, test, workspace,
 };
 
 #[derive(Parser)]
@@ -44,6 +44,8 @@ enum Command {
     Setup,
     /// Chapter 13's benchmark: C, raw Rust and neli side by side; writes book/src/perf/.
     Bench(bench::BenchArgs),
+    /// Fuzz the netlink parsers (libFuzzer via cargo-fuzz): every target, or one.
+    Fuzz(fuzz::FuzzArgs),
     /// Check the book's kernel citations against the pinned kernel source.
     Citations(citations::CitationsArgs),
 }
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
         Command::Grade(args) => grade::run(&args),
         Command::Setup => provision::ensure_all(),
         Command::Bench(args) => bench::run(&args),
+        Command::Fuzz(args) => fuzz::run(&args),
         Command::Citations(args) => citations::run(&args),
     };
     match result {

@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-use crate::{bench, browser, citations, exercises, lab, process, provision, workspace};
+use crate::{bench, browser, citations, exercises, fuzz, lab, process, provision, workspace};
 
 #[derive(clap::Args)]
 pub struct TestArgs {
@@ -83,6 +83,11 @@ pub fn run(args: &TestArgs) -> Result<()> {
             "==> bench smoke: every benchmark case in C, raw Rust and neli, tiny counts, no drops"
         );
         tally.step("bench smoke", bench::smoke_check());
+        eprintln!(
+            "==> fuzz smoke: every fuzz target of the netlink parsers, {} s each, no crash",
+            fuzz::SMOKE_SECONDS
+        );
+        tally.step("fuzz smoke", fuzz::smoke_check());
         eprintln!(
             "==> browser: every page of the built book in headless Chromium (errors, offline, links, search, diagrams)"
         );

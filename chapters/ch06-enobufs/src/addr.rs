@@ -13,7 +13,9 @@ use nlbook_common::uapi::{
     IFA_ADDRESS, IFA_LOCAL, IFADDRMSG_LEN, NETLINK_ROUTE, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE,
     NLMSG_ERROR, RTM_DELADDR, RTM_GETADDR, RTM_NEWADDR,
 };
-use nlbook_common::{MsgBuilder, NlMsg, NlMsgErr, NlMsgIter, NlSocket, RtAttrIter};
+use nlbook_common::{
+    Malformed, MsgBuilder, NLMSG_HDRLEN, NlMsg, NlMsgErr, NlMsgIter, NlSocket, Problem, RtAttrIter,
+};
 
 /// The group of IPv4 address events: group 5, bit 4 of `nl_groups`
 /// (`include/uapi/linux/rtnetlink.h`).
@@ -28,40 +30,69 @@ pub enum Event {
     Del(Addr),
 }
 
-/// Parse an IPv4 `RTM_NEWADDR` / `RTM_DELADDR`; `None` for anything else.
-/// The address is `IFA_LOCAL`, or `IFA_ADDRESS` without it.
+/// Parse an IPv4 `RTM_NEWADDR` / `RTM_DELADDR`; `None` for anything else,
+/// and for a message that does not decode (see [`decode`] for why).
 pub fn parse(msg: &NlMsg<'_>) -> Option<Event> {
+    decode(msg).ok().flatten()
+}
+
+/// Decode an address message: `Ok(None)` for other messages (another type,
+/// another family, no address attribute), an error naming the offset in the
+/// datagram for one that is malformed. The address is `IFA_LOCAL`, or
+/// `IFA_ADDRESS` without it.
+pub fn decode(msg: &NlMsg<'_>) -> Result<Option<Event>, Malformed> {
     let kind = msg.header.nlmsg_type;
     if kind != RTM_NEWADDR && kind != RTM_DELADDR {
-        return None;
+        return Ok(None);
     }
-    let fixed = msg.payload.get(..IFADDRMSG_LEN)?;
+    let payload_at = msg.offset + NLMSG_HDRLEN;
+    let Some(fixed) = msg.payload.first_chunk::<IFADDRMSG_LEN>() else {
+        return Err(Malformed {
+            what: "ifaddrmsg",
+            offset: payload_at,
+            problem: Problem::Truncated {
+                have: msg.payload.len(),
+                need: IFADDRMSG_LEN,
+            },
+        });
+    };
     if fixed[0] != libc::AF_INET as u8 {
-        return None;
+        return Ok(None);
     }
     let prefix = fixed[1];
-    let ifindex = u32::from_ne_bytes(fixed[4..8].try_into().ok()?);
+    let ifindex = u32::from_ne_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]);
     let mut local = None;
     let mut address = None;
-    for attr in RtAttrIter::at(msg.payload.get(IFADDRMSG_LEN..)?, IFADDRMSG_LEN) {
-        let attr = attr.ok()?;
-        let ip = <[u8; 4]>::try_from(attr.payload).ok().map(Ipv4Addr::from);
-        match attr.kind() {
-            IFA_LOCAL => local = ip,
-            IFA_ADDRESS => address = ip,
-            _ => {}
-        }
+    let attrs = msg.payload.get(IFADDRMSG_LEN..).unwrap_or_default();
+    for attr in RtAttrIter::at(attrs, payload_at + IFADDRMSG_LEN) {
+        let attr = attr?;
+        let slot = match attr.kind() {
+            IFA_LOCAL => &mut local,
+            IFA_ADDRESS => &mut address,
+            _ => continue,
+        };
+        let Ok(ip) = <[u8; 4]>::try_from(attr.payload) else {
+            return Err(Malformed {
+                what: "IPv4 address attribute",
+                offset: attr.offset,
+                problem: Problem::Invalid(format!("{} bytes, not 4", attr.payload.len())),
+            });
+        };
+        *slot = Some(Ipv4Addr::from(ip));
     }
+    let Some(addr) = local.or(address) else {
+        return Ok(None);
+    };
     let addr = Addr {
         ifindex,
-        addr: local.or(address)?,
+        addr,
         prefix,
     };
-    Some(if kind == RTM_NEWADDR {
+    Ok(Some(if kind == RTM_NEWADDR {
         Event::New(addr)
     } else {
         Event::Del(addr)
-    })
+    }))
 }
 
 // ANCHOR: dump
@@ -156,6 +187,33 @@ mod tests {
             .finish()
             .unwrap();
         let msg = NlMsgIter::new(&short).next().unwrap().unwrap();
+        assert_eq!(parse(&msg), None);
+    }
+
+    #[test]
+    fn malformed_address_messages_name_the_offset() {
+        let short = MsgBuilder::new(RTM_NEWADDR, 0, 0)
+            .fixed(&[2, 32])
+            .finish()
+            .unwrap();
+        let msg = NlMsgIter::new(&short).next().unwrap().unwrap();
+        assert_eq!(
+            decode(&msg).unwrap_err().to_string(),
+            "malformed ifaddrmsg at offset 16: needs 8 bytes, only 4 left"
+        );
+        let a = demo_addr(1, 7);
+        let bad = MsgBuilder::new(RTM_NEWADDR, 0, 0)
+            .fixed(&ifaddrmsg(a.prefix, a.ifindex))
+            .attr(IFA_ADDRESS, &a.addr.octets())
+            .attr(IFA_LOCAL, &[10, 6])
+            .finish()
+            .unwrap();
+        let msg = NlMsgIter::new(&bad).next().unwrap().unwrap();
+        // nlmsghdr 16 + ifaddrmsg 8 + IFA_ADDRESS 8: IFA_LOCAL at 32.
+        assert_eq!(
+            decode(&msg).unwrap_err().to_string(),
+            "malformed IPv4 address attribute at offset 32: 2 bytes, not 4"
+        );
         assert_eq!(parse(&msg), None);
     }
 }

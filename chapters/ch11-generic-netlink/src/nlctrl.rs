@@ -94,9 +94,16 @@ pub fn parse_family(attrs: &[u8], base: usize) -> Result<Family, Malformed> {
                     .map_err(|_| malformed(&attr, "not a u16"))?;
                 id = Some(u16::from_ne_bytes(bytes));
             }
-            CTRL_ATTR_FAMILY_NAME => name = attr.cstr().map(str::to_owned),
-            CTRL_ATTR_VERSION => version = attr.u32().unwrap_or(0),
-            CTRL_ATTR_MAXATTR => maxattr = attr.u32().unwrap_or(0),
+            CTRL_ATTR_FAMILY_NAME => {
+                let text = attr.cstr().ok_or_else(|| malformed(&attr, "not UTF-8"))?;
+                name = Some(text.to_owned());
+            }
+            CTRL_ATTR_VERSION => {
+                version = attr.u32().ok_or_else(|| malformed(&attr, "not a u32"))?;
+            }
+            CTRL_ATTR_MAXATTR => {
+                maxattr = attr.u32().ok_or_else(|| malformed(&attr, "not a u32"))?;
+            }
             // A nest of nests: the outer types are only an index (1, 2, ...).
             CTRL_ATTR_MCAST_GROUPS => {
                 for entry in attr.nested() {
@@ -105,8 +112,16 @@ pub fn parse_family(attrs: &[u8], base: usize) -> Result<Family, Malformed> {
                     for field in entry.nested() {
                         let field = field?;
                         match field.kind() {
-                            CTRL_ATTR_MCAST_GRP_NAME => gname = field.cstr().map(str::to_owned),
-                            CTRL_ATTR_MCAST_GRP_ID => gid = field.u32(),
+                            CTRL_ATTR_MCAST_GRP_NAME => {
+                                let text =
+                                    field.cstr().ok_or_else(|| malformed(&field, "not UTF-8"))?;
+                                gname = Some(text.to_owned());
+                            }
+                            CTRL_ATTR_MCAST_GRP_ID => {
+                                gid = Some(
+                                    field.u32().ok_or_else(|| malformed(&field, "not a u32"))?,
+                                );
+                            }
                             _ => {}
                         }
                     }

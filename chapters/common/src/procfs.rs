@@ -44,13 +44,42 @@ pub struct ProcEntry {
 pub struct ProcError {
     /// 1-based line number.
     pub line: usize,
+    /// Byte offset in the text of what is wrong: the bad field, or the
+    /// line's start when the line as a whole is wrong.
+    pub offset: usize,
     /// What is wrong.
-    pub problem: String,
+    pub problem: ProcProblem,
+}
+
+/// The ways a line of `/proc/net/netlink` can be wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProcProblem {
+    /// The first line is not [`HEADER`]; its fields as found.
+    Header(Vec<String>),
+    /// A socket's line has this many fields instead of 10.
+    FieldCount(usize),
+    /// A field that must be a number (in hex for `Groups`) is not one that
+    /// fits its type.
+    NotANumber {
+        /// The column, as the header names it.
+        column: &'static str,
+        /// The field as found.
+        found: String,
+    },
 }
 
 impl fmt::Display for ProcError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "/proc/net/netlink line {}: {}", self.line, self.problem)
+        write!(f, "/proc/net/netlink line {}: ", self.line)?;
+        match &self.problem {
+            ProcProblem::Header(fields) => write!(f, "unexpected header {fields:?}"),
+            ProcProblem::FieldCount(n) => write!(f, "{n} fields, expected 10"),
+            ProcProblem::NotANumber { column, found } => match *column {
+                "Eth" => write!(f, "Eth is not a protocol number: {found:?}"),
+                "Groups" => write!(f, "Groups is not 32-bit hex: {found:?}"),
+                _ => write!(f, "{column} is not a number: {found:?}"),
+            },
+        }
     }
 }
 
@@ -60,6 +89,11 @@ impl std::error::Error for ProcError {}
 pub const HEADER: &[&str] = &[
     "sk", "Eth", "Pid", "Groups", "Rmem", "Wmem", "Dump", "Locks", "Drops", "Inode",
 ];
+
+/// Where `part` (a slice of `text`) starts in it.
+fn offset_of(text: &str, part: &str) -> usize {
+    (part.as_ptr() as usize).saturating_sub(text.as_ptr() as usize)
+}
 
 /// Parse the whole file: a header, then one line per bound socket.
 pub fn parse(text: &str) -> Result<Vec<ProcEntry>, ProcError> {
@@ -71,38 +105,40 @@ pub fn parse(text: &str) -> Result<Vec<ProcEntry>, ProcError> {
     if header != HEADER {
         return Err(ProcError {
             line: 1,
-            problem: format!("unexpected header {header:?}"),
+            offset: 0,
+            problem: ProcProblem::Header(header.iter().map(|f| (*f).to_owned()).collect()),
         });
     }
     let mut entries = Vec::new();
     for (i, line) in lines {
-        let err = |problem: String| ProcError {
-            line: i + 1,
-            problem,
-        };
         let fields: Vec<&str> = line.split_whitespace().collect();
         let [_sk, eth, pid, groups, rmem, wmem, dump, locks, drops, inode] = fields[..] else {
-            return Err(err(format!("{} fields, expected 10", fields.len())));
+            return Err(ProcError {
+                line: i + 1,
+                offset: offset_of(text, line),
+                problem: ProcProblem::FieldCount(fields.len()),
+            });
         };
-        let num = |name: &str, s: &str| -> Result<u32, ProcError> {
-            s.parse()
-                .map_err(|_| err(format!("{name} is not a number: {s:?}")))
+        let bad = |column: &'static str, found: &str| ProcError {
+            line: i + 1,
+            offset: offset_of(text, found),
+            problem: ProcProblem::NotANumber {
+                column,
+                found: found.to_owned(),
+            },
         };
+        let num =
+            |column, s: &str| -> Result<u32, ProcError> { s.parse().map_err(|_| bad(column, s)) };
         entries.push(ProcEntry {
-            protocol: eth
-                .parse()
-                .map_err(|_| err(format!("Eth is not a protocol number: {eth:?}")))?,
+            protocol: eth.parse().map_err(|_| bad("Eth", eth))?,
             portid: num("Pid", pid)?,
-            groups: u32::from_str_radix(groups, 16)
-                .map_err(|_| err(format!("Groups is not 32-bit hex: {groups:?}")))?,
+            groups: u32::from_str_radix(groups, 16).map_err(|_| bad("Groups", groups))?,
             rmem: num("Rmem", rmem)?,
             wmem: num("Wmem", wmem)?,
             dump: num("Dump", dump)?,
             refs: num("Locks", locks)?,
             drops: num("Drops", drops)?,
-            inode: inode
-                .parse()
-                .map_err(|_| err(format!("Inode is not a number: {inode:?}")))?,
+            inode: inode.parse().map_err(|_| bad("Inode", inode))?,
         });
     }
     Ok(entries)
@@ -154,6 +190,14 @@ sk               Eth Pid        Groups   Rmem     Wmem     Dump  Locks    Drops 
             "/proc/net/netlink line 3: Groups is not 32-bit hex: \"0000000g\""
         );
         let bad = SAMPLE.replace(" 1664 ", " -1 ");
-        assert!(parse(&bad).unwrap_err().problem.contains("Rmem"));
+        let err = parse(&bad).unwrap_err();
+        assert_eq!(
+            err.problem,
+            ProcProblem::NotANumber {
+                column: "Rmem",
+                found: "-1".into()
+            }
+        );
+        assert_eq!(&bad[err.offset..err.offset + 2], "-1");
     }
 }
