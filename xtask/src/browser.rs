@@ -171,7 +171,7 @@ pub fn check(root: &Path) -> Result<(usize, usize)> {
             }
             checks.expect(diagram.problem().is_none(), || {
                 format!(
-                    "{page}: diagram {} ({}): {}",
+                    "{page}: diagram {} {:?}: {}",
                     index + 1,
                     diagram.caption,
                     diagram.problem().unwrap_or_default()
