@@ -30,9 +30,9 @@ fn test_bit_table() {
 #[test]
 fn a_bad_argument_is_refused() {
     let out = output(&["forty"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "a usage error");
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "ch04-test-bit: not a group number: \"forty\": invalid digit found in string\n"
+        "ch04-test-bit: error: not a group number: \"forty\"\nusage: ch04-test-bit [GROUP...]\n"
     );
 }

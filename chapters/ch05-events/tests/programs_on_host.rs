@@ -39,7 +39,7 @@ fn sa_monitor_says_what_the_kernel_lacks() {
         // This project's host: XFRM_USER without ESP.
         assert_eq!(
             report,
-            "exit status: 1\nstdout: (nothing)\nstderr:\nch05-sa-monitor: XFRM_MSG_NEWSA: \
+            "exit status: 1\nstdout: (nothing)\nstderr:\nch05-sa-monitor: error: XFRM_MSG_NEWSA: \
              this kernel has no ESP (EPROTONOSUPPORT): run it in the VM lab: \
              `cargo xtask lab --chapter ch05-events --test sa-monitor`\n"
         );
@@ -51,8 +51,8 @@ fn sa_monitor_refuses_unknown_arguments() {
     let report = outcome(MONITOR, &["--verbose"]);
     assert_eq!(
         report,
-        "exit status: 2\nstdout: (nothing)\nstderr:\nch05-sa-monitor: unknown argument \
-         \"--verbose\"; usage: ch05-sa-monitor [--hex]\n"
+        "exit status: 2\nstdout: (nothing)\nstderr:\nch05-sa-monitor: error: unknown \
+         argument \"--verbose\"\nusage: ch05-sa-monitor [--hex]\n"
     );
 }
 

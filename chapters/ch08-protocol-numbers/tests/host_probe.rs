@@ -108,7 +108,7 @@ fn a_bad_range_is_refused_with_its_reason() {
     for args in [&["1"][..], &["x", "2"], &["0", "300"], &["-1", "2"]] {
         let shown = outcome(PROBE, args);
         assert!(
-            shown.starts_with("exit status: 1\nstdout: (nothing)\n"),
+            shown.starts_with("exit status: 2\nstdout: (nothing)\n"),
             "{shown}"
         );
         assert!(shown.contains("usage: ch08-probe [FIRST LAST]"), "{shown}");

@@ -12,3 +12,14 @@ pub mod ext_ack;
 pub mod genl_socket;
 pub mod kv;
 pub mod nlctrl;
+
+/// The programs' error when the NLBOOK_KV family is missing: the hint
+/// names its module and where it runs.
+pub fn without_module(e: impl Into<anyhow::Error>) -> anyhow::Error {
+    let e = e.into();
+    if matches!(e.downcast_ref(), Some(nlctrl::ResolveError::NotFound(_))) {
+        let hint = nlbook_common::module_hint("nlbook_kv.ko", "ch11-generic-netlink");
+        return nlbook_common::WithHint::new(e, hint).into();
+    }
+    e
+}

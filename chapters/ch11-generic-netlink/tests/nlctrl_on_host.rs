@@ -141,7 +141,7 @@ fn the_dump_program_without_the_module() {
 #[test]
 fn usage_errors_are_reported() {
     let out = outcome(NLCTRL, &[]);
-    assert!(out.starts_with("exit status: 1\n"), "{out}");
+    assert!(out.starts_with("exit status: 2\n"), "{out}");
     assert!(
         out.contains("usage: ch11-nlctrl list | ch11-nlctrl resolve NAME..."),
         "{out}"

@@ -128,7 +128,7 @@ impl NlSocket {
     /// Set an integer socket option at `level` (e.g. `SOL_NETLINK`).
     pub fn set_option(&self, level: i32, name: i32, value: i32) -> Result<(), SysError> {
         set_int_option(self, level, name, value).map_err(|errno| SysError {
-            call: format!("setsockopt(level {level}, option {name}, {value})"),
+            call: format!("setsockopt({}, {value})", option_name(level, name)),
             errno,
         })
     }
@@ -138,7 +138,7 @@ impl NlSocket {
     /// sizes is not what was asked for.
     pub fn option(&self, level: i32, name: i32) -> Result<i32, SysError> {
         int_option(self, level, name).map_err(|errno| SysError {
-            call: format!("getsockopt(level {level}, option {name})"),
+            call: format!("getsockopt({})", option_name(level, name)),
             errno,
         })
     }
@@ -204,11 +204,45 @@ impl NlSocket {
             }
             let err = SysError::last("recvmsg(AF_NETLINK)");
             if err.errno != Errno(libc::EINTR) {
-                return Err(err);
+                return Err(with_timeout(err, self));
             }
         }
     }
     // ANCHOR_END: recv
+}
+
+/// `SOL_NETLINK, NETLINK_ADD_MEMBERSHIP`: an option by its names, so that
+/// an error says which one failed (and [`SysError::hint`] can tell what a
+/// refusal of it means); numbers for the ones not named here.
+pub fn option_name(level: i32, name: i32) -> String {
+    let known = match (level, name) {
+        (libc::SOL_SOCKET, libc::SO_RCVBUF) => Some(("SOL_SOCKET", "SO_RCVBUF")),
+        (libc::SOL_SOCKET, libc::SO_SNDBUF) => Some(("SOL_SOCKET", "SO_SNDBUF")),
+        (libc::SOL_SOCKET, libc::SO_RCVBUFFORCE) => Some(("SOL_SOCKET", "SO_RCVBUFFORCE")),
+        (libc::SOL_SOCKET, libc::SO_SNDBUFFORCE) => Some(("SOL_SOCKET", "SO_SNDBUFFORCE")),
+        (libc::SOL_NETLINK, libc::NETLINK_ADD_MEMBERSHIP) => {
+            Some(("SOL_NETLINK", "NETLINK_ADD_MEMBERSHIP"))
+        }
+        (libc::SOL_NETLINK, libc::NETLINK_DROP_MEMBERSHIP) => {
+            Some(("SOL_NETLINK", "NETLINK_DROP_MEMBERSHIP"))
+        }
+        (libc::SOL_NETLINK, libc::NETLINK_BROADCAST_ERROR) => {
+            Some(("SOL_NETLINK", "NETLINK_BROADCAST_ERROR"))
+        }
+        (libc::SOL_NETLINK, libc::NETLINK_NO_ENOBUFS) => {
+            Some(("SOL_NETLINK", "NETLINK_NO_ENOBUFS"))
+        }
+        (libc::SOL_NETLINK, libc::NETLINK_LISTEN_ALL_NSID) => {
+            Some(("SOL_NETLINK", "NETLINK_LISTEN_ALL_NSID"))
+        }
+        (libc::SOL_NETLINK, libc::NETLINK_EXT_ACK) => Some(("SOL_NETLINK", "NETLINK_EXT_ACK")),
+        (libc::SOL_NETLINK, libc::NETLINK_CAP_ACK) => Some(("SOL_NETLINK", "NETLINK_CAP_ACK")),
+        _ => None,
+    };
+    match known {
+        Some((level, name)) => format!("{level}, {name}"),
+        None => format!("level {level}, option {name}"),
+    }
 }
 
 /// `getsockopt` of an integer option on any socket (neli's too, through
@@ -272,6 +306,51 @@ pub fn set_recv_timeout(sock: &impl AsRawFd, timeout: Duration) -> Result<(), Sy
     Ok(())
 }
 
+/// The socket's receive timeout (`SO_RCVTIMEO`), if it has one.
+pub fn recv_timeout(sock: &impl AsRawFd) -> Option<Duration> {
+    let mut tv = libc::timeval {
+        tv_sec: 0,
+        tv_usec: 0,
+    };
+    let mut len = mem::size_of::<libc::timeval>() as libc::socklen_t;
+    // SAFETY: tv and len are valid for writes, and len holds tv's size.
+    let rc = unsafe {
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&raw mut tv).cast::<libc::c_void>(),
+            &raw mut len,
+        )
+    };
+    let secs = u64::try_from(tv.tv_sec).ok()?;
+    let micros = u32::try_from(tv.tv_usec).ok()?;
+    let timeout = Duration::from_secs(secs) + Duration::from_micros(micros.into());
+    (rc == 0 && !timeout.is_zero()).then_some(timeout)
+}
+
+/// `5 s`, `250 ms`: a timeout as the programs' messages show it.
+pub fn show_duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 && d.as_secs() > 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
+    }
+}
+
+/// A receive that failed with `EAGAIN` on a socket with a receive timeout
+/// timed out: its call then says how long it waited, which
+/// [`SysError::hint`] turns into a timeout message.
+fn with_timeout(mut err: SysError, sock: &impl AsRawFd) -> SysError {
+    if err.errno == Errno(libc::EAGAIN)
+        && let Some(timeout) = recv_timeout(sock)
+        && let Some(open) = err.call.strip_suffix(')')
+    {
+        err.call = format!("{open}, waiting up to {})", show_duration(timeout));
+    }
+    err
+}
+
 /// Wait for the next datagram and report its size and sender without
 /// consuming it (`recvmsg` with `MSG_PEEK | MSG_TRUNC` and no buffer). Blocks
 /// like a receive, so `SO_RCVTIMEO` applies.
@@ -298,7 +377,7 @@ pub fn peek(sock: &impl AsRawFd) -> Result<Received, SysError> {
         }
         let err = SysError::last("recvmsg(AF_NETLINK, MSG_PEEK)");
         if err.errno != Errno(libc::EINTR) {
-            return Err(err);
+            return Err(with_timeout(err, sock));
         }
     }
 }

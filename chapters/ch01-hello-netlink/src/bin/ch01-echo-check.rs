@@ -13,6 +13,7 @@
 //! Without arguments every case runs. Exit status 0 only if every case
 //! got exactly the answer it should.
 
+use nlbook_common::UsageError;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -93,7 +94,8 @@ fn run() -> Result<()> {
     let all = cases();
     for name in &wanted {
         if !all.iter().any(|c| c.name == name) {
-            bail!("no case `{name}`; the cases: short, unterminated, empty, too-long, longest");
+            let usage = format!("usage: {PROGRAM} [short|unterminated|empty|too-long|longest]...");
+            return Err(UsageError::new(format!("no case `{name}`"), &usage).into());
         }
     }
     let sock = NlSocket::open(ECHO_PROTOCOL)

@@ -25,6 +25,9 @@ use nlbook_common::{Errno, NlMsgHdr, exit_code, in_fresh_netns};
 const PROGRAM: &str = "ch01-links-neli";
 
 fn main() -> ExitCode {
+    if let Err(usage) = nlbook_common::no_arguments(PROGRAM) {
+        return nlbook_common::exit_code(PROGRAM, Err(usage));
+    }
     // The namespace's own error (no CAP_SYS_ADMIN) or the program's.
     let result = in_fresh_netns(run)
         .map_err(anyhow::Error::from)

@@ -28,6 +28,9 @@ use nlbook_common::{
 const PROGRAM: &str = "ch01-links-raw";
 
 fn main() -> ExitCode {
+    if let Err(usage) = nlbook_common::no_arguments(PROGRAM) {
+        return nlbook_common::exit_code(PROGRAM, Err(usage));
+    }
     // The namespace's own error (no CAP_SYS_ADMIN) or the program's.
     let result = in_fresh_netns(run)
         .map_err(anyhow::Error::from)

@@ -16,6 +16,9 @@ use nlbook_common::{NlSocket, exit_code};
 const PROGRAM: &str = "ch02-autobind";
 
 fn main() -> ExitCode {
+    if let Err(usage) = nlbook_common::no_arguments(PROGRAM) {
+        return nlbook_common::exit_code(PROGRAM, Err(usage));
+    }
     exit_code(PROGRAM, in_fresh_netns(run))
 }
 

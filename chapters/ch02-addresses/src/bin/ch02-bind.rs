@@ -19,6 +19,9 @@ const PROGRAM: &str = "ch02-bind";
 const CHOSEN: u32 = 4242;
 
 fn main() -> ExitCode {
+    if let Err(usage) = nlbook_common::no_arguments(PROGRAM) {
+        return nlbook_common::exit_code(PROGRAM, Err(usage));
+    }
     exit_code(PROGRAM, in_fresh_netns(run))
 }
 

@@ -29,6 +29,9 @@ use nlbook_common::{NlMsgErr, NlMsgIter, NlSocket, exit_code};
 const PROGRAM: &str = "ch02-registered-raw";
 
 fn main() -> ExitCode {
+    if let Err(usage) = nlbook_common::no_arguments(PROGRAM) {
+        return nlbook_common::exit_code(PROGRAM, Err(usage));
+    }
     exit_code(PROGRAM, run())
 }
 

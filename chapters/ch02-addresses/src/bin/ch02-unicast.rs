@@ -8,6 +8,7 @@
 //! parent prints the child's lines as they come, between its own, so the
 //! report reads in the order things happened.
 
+use nlbook_common::UsageError;
 use std::io::{BufRead, BufReader, Lines, Read};
 use std::process::{ChildStdout, Command, ExitCode, Stdio};
 use std::time::Duration;
@@ -40,9 +41,9 @@ fn main() -> ExitCode {
         [] => in_fresh_netns(parent),
         [flag, port] if flag == "--child" => match port.parse::<u32>() {
             Ok(port) => child(port),
-            Err(_) => Err(anyhow::anyhow!("--child: not a port id: {port}\n{USAGE}")),
+            Err(_) => Err(UsageError::new(format!("--child: not a port id: {port}"), USAGE).into()),
         },
-        _ => Err(anyhow::anyhow!("{USAGE}")),
+        _ => Err(UsageError::new("unexpected arguments", USAGE).into()),
     };
     exit_code(PROGRAM, result)
 }

@@ -32,6 +32,9 @@ use nlbook_common::{Errno, NlMsgHdr, SysError, exit_code};
 const PROGRAM: &str = "ch02-whoami-neli";
 
 fn main() -> ExitCode {
+    if let Err(usage) = nlbook_common::no_arguments(PROGRAM) {
+        return nlbook_common::exit_code(PROGRAM, Err(usage));
+    }
     exit_code(PROGRAM, run())
 }
 

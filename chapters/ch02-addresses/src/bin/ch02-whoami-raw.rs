@@ -28,6 +28,9 @@ use nlbook_common::{Errno, NlMsgErr, NlMsgIter, NlSocket, exit_code};
 const PROGRAM: &str = "ch02-whoami-raw";
 
 fn main() -> ExitCode {
+    if let Err(usage) = nlbook_common::no_arguments(PROGRAM) {
+        return nlbook_common::exit_code(PROGRAM, Err(usage));
+    }
     exit_code(PROGRAM, run())
 }
 

@@ -44,6 +44,9 @@ const IFA_LABEL: u16 = 3;
 const RECV_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn main() -> ExitCode {
+    if let Err(usage) = nlbook_common::no_arguments(PROGRAM) {
+        return nlbook_common::exit_code(PROGRAM, Err(usage));
+    }
     // The namespace's own error (no CAP_SYS_ADMIN) or the program's.
     let result = in_fresh_netns(run)
         .map_err(anyhow::Error::from)

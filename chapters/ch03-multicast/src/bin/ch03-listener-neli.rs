@@ -28,7 +28,7 @@ use neli::types::Buffer;
 use neli::utils::Groups;
 use nlbook_common::membership::group_mask;
 use nlbook_common::socket::{peek, set_recv_timeout};
-use nlbook_common::{Errno, exit_code};
+use nlbook_common::{Errno, UsageError, WithHint, exit_code, module_hint};
 
 const PROGRAM: &str = "ch03-listener-neli";
 const USAGE: &str = "usage: ch03-listener-neli [--messages N]";
@@ -49,10 +49,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match parse_args(&args) {
         Ok(messages) => exit_code(PROGRAM, run(messages)),
-        Err(msg) => {
-            eprintln!("{PROGRAM}: {msg}");
-            ExitCode::from(2)
-        }
+        Err(message) => exit_code(PROGRAM, Err(UsageError { message })),
     }
 }
 
@@ -92,10 +89,12 @@ fn run(messages: u32) -> Result<()> {
         // port id: peek at the address first (this also waits).
         let sender = match peek(&sock) {
             Ok(sender) => sender,
-            Err(e) if e.errno == Errno(libc::EAGAIN) => bail!(
-                "no message within {} s: is the chapter's module loaded?",
-                RECV_TIMEOUT.as_secs()
-            ),
+            Err(e) if e.errno == Errno(libc::EAGAIN) => {
+                let what = format!("no greeting within {} s ({e})", RECV_TIMEOUT.as_secs());
+                return Err(
+                    WithHint::new(what, module_hint("mcast_timer.ko", "ch03-multicast")).into(),
+                );
+            }
             Err(e) => return Err(e.into()),
         };
         let (datagram, groups) = sock.recv::<u16, Buffer>()?;

@@ -32,7 +32,10 @@ use ch03_multicast::greeting::{
 };
 use nlbook_common::membership::{MembershipError, group_mask, join_group, memberships};
 use nlbook_common::uapi::SOL_NETLINK;
-use nlbook_common::{Errno, NlMsgIter, NlSocket, exit_code, in_fresh_netns};
+use nlbook_common::{
+    Errno, NlMsgIter, NlSocket, SysError, UsageError, WithHint, exit_code, in_fresh_netns,
+    module_hint,
+};
 
 const PROGRAM: &str = "ch03-listener-raw";
 const USAGE: &str =
@@ -103,10 +106,7 @@ fn main() -> ExitCode {
                 .and_then(|r| r);
             exit_code(PROGRAM, result)
         }
-        Err(msg) => {
-            eprintln!("{PROGRAM}: {msg}\n{USAGE}");
-            ExitCode::from(2)
-        }
+        Err(msg) => exit_code(PROGRAM, Err(UsageError::new(msg, USAGE))),
     }
 }
 
@@ -123,8 +123,8 @@ fn read_greetings(sock: &NlSocket, count: u32) -> Result<u32, ReadError> {
     while seen < count {
         let got = match sock.recv(&mut buf) {
             Ok(got) => got,
-            Err(e) if e.errno == Errno(libc::ENOBUFS) => return Err(ReadError::Overrun),
-            Err(e) if e.errno == Errno(libc::EAGAIN) => return Err(ReadError::Nothing),
+            Err(e) if e.errno == Errno(libc::ENOBUFS) => return Err(ReadError::Overrun(e)),
+            Err(e) if e.errno == Errno(libc::EAGAIN) => return Err(ReadError::Nothing(e)),
             Err(e) => return Err(ReadError::Other(e.into())),
         };
         if got.truncated() {
@@ -151,20 +151,28 @@ fn read_greetings(sock: &NlSocket, count: u32) -> Result<u32, ReadError> {
 
 enum ReadError {
     /// `ENOBUFS`: the socket's queue overflowed; messages were dropped.
-    Overrun,
+    Overrun(SysError),
     /// `EAGAIN`: nothing within the receive timeout.
-    Nothing,
+    Nothing(SysError),
     Other(anyhow::Error),
 }
 
 fn expect_greetings(sock: &NlSocket, name: &str, count: u32) -> Result<String> {
     match read_greetings(sock, count) {
         Ok(n) => Ok(received_line(name, n)),
-        Err(ReadError::Overrun) => bail!("{name}: ENOBUFS: messages were dropped while reading"),
-        Err(ReadError::Nothing) => bail!(
-            "{name}: no message within {} s: is the chapter's module loaded?",
-            RECV_TIMEOUT.as_secs()
-        ),
+        // The SysError's hint says what was lost and what to do.
+        Err(ReadError::Overrun(e)) => {
+            Err(anyhow::Error::new(e)
+                .context(format!("{name}: messages were dropped while reading")))
+        }
+        Err(ReadError::Nothing(e)) => Err(WithHint::new(
+            format!(
+                "{name}: no greeting within {} s ({e})",
+                RECV_TIMEOUT.as_secs()
+            ),
+            module_hint("mcast_timer.ko", "ch03-multicast"),
+        )
+        .into()),
         Err(ReadError::Other(e)) => Err(e.context(name.to_owned())),
     }
 }
@@ -204,12 +212,12 @@ fn both_ways(messages: u32, stall_ms: Option<u64>) -> Result<()> {
     println!("{}", expect_greetings(&first, "socket 1", messages)?);
     if stall_ms.is_some() {
         match read_greetings(&second, 1) {
-            Err(ReadError::Overrun) => println!(
+            Err(ReadError::Overrun(_)) => println!(
                 "socket 2: first recv: {}: the kernel dropped messages for it",
                 Errno(libc::ENOBUFS)
             ),
             Ok(_) => bail!("socket 2: no ENOBUFS after the stall: did its queue not fill?"),
-            Err(ReadError::Nothing) => bail!("socket 2: nothing at all after the stall"),
+            Err(ReadError::Nothing(_)) => bail!("socket 2: nothing at all after the stall"),
             Err(ReadError::Other(e)) => return Err(e.context("socket 2")),
         }
     }
@@ -228,7 +236,7 @@ fn other_netns() -> Result<()> {
     println!("{}", memberships_line("the socket", &memberships(&sock)?));
     sock.set_recv_timeout(NOTHING_WITHIN)?;
     match read_greetings(&sock, 1) {
-        Err(ReadError::Nothing) => {
+        Err(ReadError::Nothing(_)) => {
             println!(
                 "nothing within {} s: the module multicasts in the initial network namespace only",
                 NOTHING_WITHIN.as_secs()
@@ -236,7 +244,7 @@ fn other_netns() -> Result<()> {
             Ok(())
         }
         Ok(_) => bail!("a greeting reached another network namespace"),
-        Err(ReadError::Overrun) => bail!("ENOBUFS on a socket that should receive nothing"),
+        Err(ReadError::Overrun(_)) => bail!("ENOBUFS on a socket that should receive nothing"),
         Err(ReadError::Other(e)) => Err(e),
     }
 }

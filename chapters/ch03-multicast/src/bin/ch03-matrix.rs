@@ -25,6 +25,9 @@ use nlbook_common::exit_code;
 const PROGRAM: &str = "ch03-matrix";
 
 fn main() -> ExitCode {
+    if let Err(usage) = nlbook_common::no_arguments(PROGRAM) {
+        return nlbook_common::exit_code(PROGRAM, Err(usage));
+    }
     exit_code(PROGRAM, run())
 }
 

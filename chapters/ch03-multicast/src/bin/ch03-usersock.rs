@@ -31,6 +31,9 @@ const GROUP: u32 = 22;
 const OTHER_GROUP: u32 = 1;
 
 fn main() -> ExitCode {
+    if let Err(usage) = nlbook_common::no_arguments(PROGRAM) {
+        return nlbook_common::exit_code(PROGRAM, Err(usage));
+    }
     let result = in_fresh_netns(run)
         .map_err(anyhow::Error::from)
         .and_then(|report| report.map(|text| print!("{text}")));

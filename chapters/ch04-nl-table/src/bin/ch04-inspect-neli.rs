@@ -6,6 +6,7 @@
 //! ch04-inspect-neli --demo    a fresh namespace with sockets of known roles
 //! ```
 
+use nlbook_common::UsageError;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail, ensure};
@@ -38,7 +39,7 @@ fn run() -> Result<String> {
             Ok(inspect::live_report(&dump, &procfs::read()?))
         }
         [flag] if flag == "--demo" => demo::run(dump_neli),
-        _ => bail!("{USAGE}"),
+        _ => Err(UsageError::new("unexpected arguments", USAGE).into()),
     }
 }
 

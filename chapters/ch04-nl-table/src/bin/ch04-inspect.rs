@@ -9,9 +9,10 @@
 //!
 //! The demo needs CAP_SYS_ADMIN for its namespace (root, or `unshare -Urn`).
 
+use nlbook_common::UsageError;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use ch04_nl_table::{demo, inspect, procfs};
 use nlbook_common::exit_code;
 
@@ -30,6 +31,6 @@ fn run() -> Result<String> {
             Ok(inspect::live_report(&dump, &procfs::read()?))
         }
         [flag] if flag == "--demo" => demo::run(inspect::dump_raw),
-        _ => bail!("{USAGE}"),
+        _ => Err(UsageError::new("unexpected arguments", USAGE).into()),
     }
 }

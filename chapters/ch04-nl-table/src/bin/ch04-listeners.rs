@@ -24,6 +24,9 @@ use nlbook_common::{Errno, NlMsgIter, NlSocket, exit_code};
 const PROGRAM: &str = "ch04-listeners";
 
 fn main() -> ExitCode {
+    if let Err(usage) = nlbook_common::no_arguments(PROGRAM) {
+        return nlbook_common::exit_code(PROGRAM, Err(usage));
+    }
     exit_code(PROGRAM, run())
 }
 

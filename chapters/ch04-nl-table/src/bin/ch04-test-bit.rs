@@ -5,9 +5,10 @@
 //! ch04-test-bit [GROUP...]
 //! ```
 
+use nlbook_common::UsageError;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use ch04_nl_table::groups::{
     BitPosition, Endian, Groups, LongBits, LongLayout, hex_bytes, kernel_position, nl_groups_bit,
     u32_position,
@@ -35,8 +36,13 @@ fn run() -> Result<String> {
         args => args
             .iter()
             .map(|a| {
-                a.parse()
-                    .with_context(|| format!("not a group number: {a:?}"))
+                a.parse().map_err(|_| {
+                    UsageError::new(
+                        format!("not a group number: {a:?}"),
+                        "usage: ch04-test-bit [GROUP...]",
+                    )
+                    .into()
+                })
             })
             .collect::<Result<_>>()?,
     };

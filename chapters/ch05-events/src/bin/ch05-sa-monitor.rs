@@ -12,18 +12,21 @@ fn main() -> ExitCode {
         match arg.as_str() {
             "--hex" => hex = true,
             other => {
-                eprintln!(
-                    "ch05-sa-monitor: unknown argument {other:?}; usage: ch05-sa-monitor [--hex]"
+                let usage = nlbook_common::UsageError::new(
+                    format!("unknown argument {other:?}"),
+                    "usage: ch05-sa-monitor [--hex]",
                 );
-                return ExitCode::from(2);
+                return nlbook_common::exit_code("ch05-sa-monitor", Err(usage));
             }
         }
     }
     nlbook_common::exit_code(
         "ch05-sa-monitor",
         monitor::run()
-            .map_err(|e| e.to_string())
-            .and_then(|report| monitor::render(&report, hex).map_err(|e| e.to_string()))
+            .map_err(nlbook_common::anyhow::Error::new)
+            .and_then(|report| {
+                monitor::render(&report, hex).map_err(nlbook_common::anyhow::Error::new)
+            })
             .map(|text| print!("{text}")),
     )
 }

@@ -13,6 +13,7 @@
 //! `--no-enobufs` turns `NETLINK_NO_ENOBUFS` on for `small`. Needs the
 //! module (the VM lab loads it) and, to join its group, `CAP_NET_ADMIN`.
 
+use nlbook_common::UsageError;
 use std::fmt::Write as _;
 
 use anyhow::{Context, Result, bail};
@@ -142,7 +143,7 @@ fn parse_args(args: &[String]) -> Result<(u32, bool)> {
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--messages" => {
-                let v = it.next().context(USAGE)?;
+                let v = it.next().context("--messages needs a value")?;
                 messages = v
                     .parse()
                     .ok()
@@ -150,7 +151,7 @@ fn parse_args(args: &[String]) -> Result<(u32, bool)> {
                     .with_context(|| format!("--messages: 1 to {}, not {v}", burst::MAX))?;
             }
             "--no-enobufs" => no_enobufs = true,
-            other => bail!("unknown argument {other}\n{USAGE}"),
+            other => bail!("unknown argument {other}"),
         }
     }
     Ok((messages, no_enobufs))
@@ -161,6 +162,7 @@ fn main() -> std::process::ExitCode {
     exit_code(
         "ch06-burst",
         parse_args(&args)
+            .map_err(|e| anyhow::Error::from(UsageError::new(format!("{e:#}"), USAGE)))
             .and_then(|(n, quiet)| run(n, quiet))
             .map(|out| print!("{out}")),
     )

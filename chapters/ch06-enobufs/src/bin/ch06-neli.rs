@@ -236,6 +236,9 @@ fn run() -> Result<String> {
 }
 
 fn main() -> std::process::ExitCode {
+    if let Err(usage) = nlbook_common::no_arguments("ch06-neli") {
+        return nlbook_common::exit_code("ch06-neli", Err(usage));
+    }
     let result = in_fresh_netns(run)
         .map_err(anyhow::Error::from)
         .and_then(|r| r)

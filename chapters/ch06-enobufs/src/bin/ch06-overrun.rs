@@ -340,5 +340,8 @@ fn run() -> Result<()> {
 }
 
 fn main() -> std::process::ExitCode {
+    if let Err(usage) = nlbook_common::no_arguments("ch06-overrun") {
+        return nlbook_common::exit_code("ch06-overrun", Err(usage));
+    }
     exit_code("ch06-overrun", run())
 }

@@ -195,6 +195,9 @@ fn run() -> Result<String> {
 }
 
 fn main() -> std::process::ExitCode {
+    if let Err(usage) = nlbook_common::no_arguments("ch06-resync") {
+        return nlbook_common::exit_code("ch06-resync", Err(usage));
+    }
     let result = in_fresh_netns(run)
         .map_err(anyhow::Error::from)
         .and_then(|r| r)

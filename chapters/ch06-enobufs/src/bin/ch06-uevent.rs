@@ -17,6 +17,7 @@
 //! sends device uevents to every namespace owned by the initial user
 //! namespace.
 
+use nlbook_common::UsageError;
 use std::fmt::Write as _;
 
 use anyhow::{Context, Result, bail};
@@ -151,15 +152,15 @@ fn parse_args(args: &[String]) -> Result<(u32, String)> {
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--events" => {
-                let v = it.next().context(USAGE)?;
+                let v = it.next().context("--events needs a value")?;
                 events = v
                     .parse()
                     .ok()
                     .filter(|n| (1..=64).contains(n))
                     .with_context(|| format!("--events: 1 to 64, not {v}"))?;
             }
-            "--trigger" => trigger = it.next().context(USAGE)?.clone(),
-            other => bail!("unknown argument {other}\n{USAGE}"),
+            "--trigger" => trigger = it.next().context("--trigger needs a value")?.clone(),
+            other => bail!("unknown argument {other}"),
         }
     }
     if !trigger.starts_with("/sys/") || !trigger.ends_with("/uevent") {
@@ -170,10 +171,12 @@ fn parse_args(args: &[String]) -> Result<(u32, String)> {
 
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = parse_args(&args).and_then(|(events, trigger)| {
-        let out = in_fresh_netns(|| run(events, &trigger))??;
-        print!("{out}");
-        Ok(())
-    });
+    let result = parse_args(&args)
+        .map_err(|e| anyhow::Error::from(UsageError::new(format!("{e:#}"), USAGE)))
+        .and_then(|(events, trigger)| {
+            let out = in_fresh_netns(|| run(events, &trigger))??;
+            print!("{out}");
+            Ok(())
+        });
     exit_code("ch06-uevent", result)
 }

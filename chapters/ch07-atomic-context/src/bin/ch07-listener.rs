@@ -26,7 +26,7 @@ use std::process::ExitCode;
 use std::thread;
 use std::time::Duration;
 
-use nlbook_common::{NlMsgIter, NlSocket, SysError};
+use nlbook_common::{NlMsgIter, NlSocket, SysError, UsageError, WithHint, exit_code, module_hint};
 
 /// The group the chapter's modules multicast to (`NLBOOK_MCAST_GROUP`).
 const GROUP: u32 = 22;
@@ -40,6 +40,7 @@ const RECV_TIMEOUT: Duration = Duration::from_secs(5);
 const RECV_BUF_LEN: usize = 8192;
 const DEFAULT_MESSAGES: u32 = 10;
 
+const PROGRAM: &str = "ch07-listener";
 const USAGE: &str = "usage: ch07-listener [--rcvbuf BYTES] [--stall-ms N] [--messages N]";
 
 #[derive(Debug, PartialEq, Eq)]
@@ -136,12 +137,6 @@ fn check_datagram(buf: &[u8]) -> Datagram {
     Datagram::Greetings(greetings)
 }
 
-/// A failed call, printed as `call failed: NAME (number)`.
-fn fail(err: &SysError) -> ExitCode {
-    eprintln!("ch07-listener: {err}");
-    ExitCode::FAILURE
-}
-
 /// A socket whose port id the kernel chose. Without a port id the socket
 /// would keep 0, and a multicast from the kernel (portid 0) skips sockets
 /// whose port id equals the sender's (`do_one_broadcast`).
@@ -151,7 +146,7 @@ fn open_socket() -> Result<NlSocket, SysError> {
     Ok(sock)
 }
 
-fn run(opts: &Options) -> Result<ExitCode, SysError> {
+fn run(opts: &Options) -> anyhow::Result<()> {
     let sock = open_socket()?;
     // Before joining, so that no message is queued under the old size.
     if let Some(bytes) = opts.rcvbuf {
@@ -174,19 +169,11 @@ fn run(opts: &Options) -> Result<ExitCode, SysError> {
 
     // ANCHOR: stall
     // The group number itself, not a bitmask: this way works for groups > 32.
-    if let Err(e) = sock.set_option(
+    sock.set_option(
         libc::SOL_NETLINK,
         libc::NETLINK_ADD_MEMBERSHIP,
         GROUP as i32,
-    ) {
-        if e.errno.0 == libc::EPERM {
-            eprintln!(
-                "ch07-listener: joining a NETLINK_USERSOCK group needs CAP_NET_ADMIN: run as \
-                 root, or in namespaces of your own (`unshare -Urn`)"
-            );
-        }
-        return Err(e);
-    }
+    )?;
     // The report's usleep(): the module keeps sending, nobody reads.
     if let Some(ms) = opts.stall_ms {
         thread::sleep(Duration::from_millis(ms));
@@ -211,55 +198,47 @@ fn run(opts: &Options) -> Result<ExitCode, SysError> {
                 continue;
             }
             // ANCHOR_END: enobufs
-            Err(e) if e.errno.0 == libc::ENOBUFS => {
-                println!(
-                    "recv: {}: messages were dropped while this listener was reading",
-                    e.errno
-                );
-                return Ok(ExitCode::FAILURE);
-            }
+            // ENOBUFS anywhere else, and any other error: the SysError's
+            // hint says what was lost, or what timed out.
             Err(e) if e.errno.0 == libc::EAGAIN => {
-                println!(
-                    "recv: no message within {} s: is a chapter 7 module loaded?",
+                let what = format!(
+                    "no greeting on group {GROUP} within {} s ({e})",
                     RECV_TIMEOUT.as_secs()
                 );
-                return Ok(ExitCode::FAILURE);
+                let modules =
+                    "a chapter-7 module (gfp_kernel.ko, gfp_atomic.ko or use_workqueue.ko)";
+                return Err(
+                    WithHint::new(what, module_hint(modules, "ch07-atomic-context")).into(),
+                );
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         if first_after_stall {
             println!("first recv after the stall: a message, nothing was dropped");
         }
         if received.truncated() {
-            println!(
+            anyhow::bail!(
                 "recv: a datagram larger than {} bytes, truncated",
                 buf.len()
             );
-            return Ok(ExitCode::FAILURE);
         }
         match check_datagram(&buf[..received.len]) {
             Datagram::Greetings(k) => greetings = greetings.saturating_add(k),
-            Datagram::Unexpected(what) => {
-                println!("recv: unexpected: {what}");
-                return Ok(ExitCode::FAILURE);
-            }
+            Datagram::Unexpected(what) => anyhow::bail!("recv: unexpected: {what}"),
         }
     }
 
     println!(
         "received {greetings} messages, each of type {HELLO_TYPE:#x} with payload \"{HELLO_TEXT}\""
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match parse_args(&args) {
-        Ok(opts) => run(&opts).unwrap_or_else(|e| fail(&e)),
-        Err(msg) => {
-            eprintln!("ch07-listener: {msg}\n{USAGE}");
-            ExitCode::from(2)
-        }
+        Ok(opts) => exit_code(PROGRAM, run(&opts)),
+        Err(msg) => exit_code(PROGRAM, Err(UsageError::new(msg, USAGE))),
     }
 }
 

@@ -9,6 +9,7 @@
 //!
 //! It prints what it found and exits 1 when the module is wrong.
 
+use nlbook_common::UsageError;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -41,7 +42,11 @@ fn run() -> Result<()> {
         ["serves"] => serves(),
         ["reasons"] => reasons(),
         ["usersock"] => usersock(),
-        _ => bail!("usage: {PROGRAM} serves|reasons|usersock"),
+        _ => Err(UsageError::new(
+            "one case, please",
+            &format!("usage: {PROGRAM} serves|reasons|usersock"),
+        )
+        .into()),
     }
 }
 

@@ -19,6 +19,9 @@ const MODULE: &str = "max_links.ko";
 const LAB: &str = "cargo xtask lab --chapter ch08-protocol-numbers --test max-links";
 
 fn main() -> ExitCode {
+    if let Err(usage) = nlbook_common::no_arguments(PROGRAM) {
+        return nlbook_common::exit_code(PROGRAM, Err(usage));
+    }
     exit_code(PROGRAM, run())
 }
 

@@ -10,6 +10,7 @@
 //! built in, which modules are loaded), not on privileges or the network
 //! namespace: `nl_table` is one table for the whole machine.
 
+use nlbook_common::UsageError;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -24,7 +25,9 @@ fn main() -> ExitCode {
 
 fn run() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let range = Range::from_args(&args)?;
+    let range = Range::from_args(&args).map_err(|bad| UsageError {
+        message: bad.to_string(),
+    })?;
     println!(
         "socket(AF_NETLINK, SOCK_RAW, protocol) for protocols {} to {}",
         range.first, range.last

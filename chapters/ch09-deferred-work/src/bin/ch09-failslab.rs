@@ -18,6 +18,7 @@
 //! status 0 if the module answered after the failure, 1 if not (or on any
 //! error), 2 for a usage error.
 
+use nlbook_common::UsageError;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -46,10 +47,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match parse_args(&args) {
         Ok(thread) => exit_code(PROGRAM, run(&thread)),
-        Err(why) => {
-            eprintln!("{PROGRAM}: {why}\n{USAGE}");
-            ExitCode::from(2)
-        }
+        Err(why) => exit_code(PROGRAM, Err(UsageError::new(why, USAGE))),
     }
 }
 

@@ -18,6 +18,7 @@
 //! calls that took 1 s or more: with the fixed module none does. Exit
 //! status 0 only if every request got its reply; 2 for a usage error.
 
+use nlbook_common::UsageError;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -70,10 +71,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match parse_args(&args) {
         Ok(opts) => exit_code(PROGRAM, run(opts)),
-        Err(why) => {
-            eprintln!("{PROGRAM}: {why}\n{USAGE}");
-            ExitCode::from(2)
-        }
+        Err(why) => exit_code(PROGRAM, Err(UsageError::new(why, USAGE))),
     }
 }
 

@@ -17,6 +17,7 @@
 //! Without CASE names every case runs. Exit status 0 only if every case got
 //! what was expected and nothing else arrived; 2 for a usage error.
 
+use nlbook_common::UsageError;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -61,10 +62,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match parse_args(&args) {
         Ok((expect, names)) => exit_code(PROGRAM, run(expect, &names)),
-        Err(why) => {
-            eprintln!("{PROGRAM}: {why}\n{USAGE}");
-            ExitCode::from(2)
-        }
+        Err(why) => exit_code(PROGRAM, Err(UsageError::new(why, USAGE))),
     }
 }
 

@@ -219,6 +219,9 @@ fn run() -> Result<usize, String> {
 }
 
 fn main() -> ExitCode {
+    if let Err(usage) = nlbook_common::no_arguments("ch10-client") {
+        return nlbook_common::exit_code("ch10-client", Err(usage));
+    }
     match run() {
         Ok(0) => ExitCode::SUCCESS,
         Ok(n) => {
@@ -226,8 +229,7 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
         Err(e) => {
-            eprintln!("ch10-client: {e}");
-            ExitCode::FAILURE
+            nlbook_common::exit_code("ch10-client", Err(nlbook_common::anyhow::Error::msg(e)))
         }
     }
 }

@@ -40,6 +40,9 @@ const ENTRIES: u32 = 300;
 const DUMP_BUFFER: usize = 4096;
 
 fn main() -> ExitCode {
+    if let Err(usage) = nlbook_common::no_arguments(PROGRAM) {
+        return nlbook_common::exit_code(PROGRAM, Err(usage));
+    }
     exit_code(
         PROGRAM,
         in_fresh_netns(run)
@@ -153,7 +156,9 @@ fn dump(
 
 fn run() -> Result<()> {
     let writer = GenlSocket::open()?;
-    let family = get_family(&writer, FAMILY_NAME)?.id;
+    let family = get_family(&writer, FAMILY_NAME)
+        .map_err(ch11_generic_netlink::without_module)?
+        .id;
     for i in 0..ENTRIES {
         change(&writer, family, CMD_SET, &key(i), Some(i))?;
     }

@@ -46,6 +46,9 @@ type KvMsg = Genlmsghdr<u8, u16>;
 type Attr = Nlattr<u16, Buffer>;
 
 fn main() -> ExitCode {
+    if let Err(usage) = nlbook_common::no_arguments(PROGRAM) {
+        return nlbook_common::exit_code(PROGRAM, Err(usage));
+    }
     exit_code(
         PROGRAM,
         in_fresh_netns(run)
@@ -193,7 +196,7 @@ fn run() -> Result<()> {
     let (router, _multicast) = NlRouter::connect(NlFamily::Generic, None, Groups::empty())
         .context("socket(AF_NETLINK, SOCK_RAW, NETLINK_GENERIC)")?;
     router.enable_ext_ack(true)?;
-    let (family, events) = resolve(&router)?;
+    let (family, events) = resolve(&router).map_err(ch11_generic_netlink::without_module)?;
     drop(router);
     println!(
         "resolved through nlctrl: family {FAMILY_NAME} = {family:#x}, group {MCGRP_EVENTS} = {events}"

@@ -10,9 +10,10 @@
 //! namespace: from a fresh one, `list` does not show them and `resolve`
 //! answers ENOENT for them.
 
+use nlbook_common::UsageError;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use ch11_generic_netlink::genl_socket::GenlSocket;
 use ch11_generic_netlink::nlctrl::{get_family, list_families};
 use nlbook_common::{exit_code, in_fresh_netns};
@@ -31,7 +32,7 @@ fn run() -> Result<()> {
         Some((cmd, names)) if cmd == "resolve" && !names.is_empty() => {
             in_fresh_netns(|| resolve(names))?
         }
-        _ => bail!("{USAGE}"),
+        _ => Err(UsageError::new("unexpected arguments", USAGE).into()),
     }
 }
 

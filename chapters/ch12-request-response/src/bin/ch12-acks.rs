@@ -25,6 +25,9 @@ const NETLINK_CAP_ACK: i32 = 10;
 const NO_SUCH_INDEX: i32 = 999;
 
 fn main() -> ExitCode {
+    if let Err(usage) = nlbook_common::no_arguments(PROGRAM) {
+        return nlbook_common::exit_code(PROGRAM, Err(usage));
+    }
     exit_code(
         PROGRAM,
         in_fresh_netns(run)

@@ -22,6 +22,9 @@ const PROGRAM: &str = "ch12-dumps";
 const ADDRESSES: u32 = 600;
 
 fn main() -> ExitCode {
+    if let Err(usage) = nlbook_common::no_arguments(PROGRAM) {
+        return nlbook_common::exit_code(PROGRAM, Err(usage));
+    }
     exit_code(
         PROGRAM,
         in_fresh_netns(run)

@@ -15,6 +15,7 @@
 //! run by `cargo xtask bench`, which builds it in release mode and
 //! alternates it with the other implementations.
 
+use nlbook_common::UsageError;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -97,10 +98,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match parse_args(&args) {
         Ok(args) => exit_code(PROGRAM, run(&args)),
-        Err(msg) => {
-            eprintln!("{PROGRAM}: {msg}");
-            ExitCode::from(2)
-        }
+        Err(msg) => exit_code(PROGRAM, Err(UsageError { message: msg })),
     }
 }
 
