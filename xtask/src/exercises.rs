@@ -66,15 +66,16 @@ pub fn catalog(root: &Path) -> Result<Vec<Exercise>> {
 /// instructors use: `solutions/` scores full marks on every exercise, the
 /// untouched `exercises/` scores zero on every one, and the half-done and
 /// hostile submissions in `tests/fixtures/submissions` score exactly what
-/// `expected.toml` there says. Returns (checks passed, checks failed).
+/// `expected.toml` there says. Graded as one class, the solutions last: the
+/// hostile submissions before them must not cost them a point, leave a
+/// process behind or let a report grow without bound. Returns (checks
+/// passed, checks failed).
 pub fn self_check(only: &[String]) -> Result<(usize, usize)> {
     let root = workspace::root();
     let fixtures = root.join("tests/fixtures/submissions");
-    let mut submissions = vec![
-        ("solutions".to_string(), root.join("solutions")),
-        ("exercises".to_string(), root.join("exercises")),
-    ];
+    let mut submissions = vec![("exercises".to_string(), root.join("exercises"))];
     submissions.extend(crate::grade::submissions_of(&fixtures, true)?);
+    submissions.push(("solutions".to_string(), root.join("solutions")));
     let grades = crate::grade::grade(&submissions, None, only)?;
     let expected: toml::Table =
         toml::from_str(&std::fs::read_to_string(fixtures.join("expected.toml"))?)?;
@@ -87,11 +88,27 @@ pub fn self_check(only: &[String]) -> Result<(usize, usize)> {
             eprintln!("    WRONG: {what}");
         }
     };
+    let left = crate::grade::sandbox_processes();
+    verdict(
+        left.is_empty(),
+        format!("processes of graded code outlived grading: {left:?}"),
+    );
     for g in &grades {
         for e in &g.exercises {
             let at = format!(
                 "{} {}: scored {}/{}",
                 g.submission, e.exercise, e.score, e.points
+            );
+            let longest = e
+                .reason
+                .iter()
+                .chain(e.tests.iter().map(|t| &t.detail))
+                .map(String::len)
+                .max()
+                .unwrap_or(0);
+            verdict(
+                longest <= crate::grade::DETAIL_MAX,
+                format!("{at}: a reason of {longest} bytes, over the grader's cap"),
             );
             match g.submission.as_str() {
                 "solutions" => verdict(

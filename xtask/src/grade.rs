@@ -9,8 +9,10 @@
 //! process and file-size limits. A kernel-module exercise runs the tests of
 //! the exercise's `lab.toml` in the VM lab against the student's module; all
 //! submissions' module tests share the boots. Whatever a student's code does
-//! (panic, hang, fork endlessly, fill the disk, not compile) scores 0 for
-//! that test or exercise, with the reason, and grading goes on.
+//! (panic, hang, fork endlessly, fill the disk, print without end, reach for
+//! the network or the host's files, not compile) scores 0 for that test or
+//! exercise, with the reason, and grading goes on; no process of it outlives
+//! the test.
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
@@ -86,6 +88,13 @@ const LIMIT_MEMORY: u64 = 4 << 30;
 const LIMIT_FILE_SIZE: u64 = 16 << 20;
 const LIMIT_PROCESSES: u64 = 64;
 const NOBODY: u32 = 65534;
+/// Of a test's output, the grader keeps this much from the start and as
+/// much from the end (where the panic message and the summary are).
+const OUTPUT_KEPT_EACH_END: usize = 32 << 10;
+/// A build's output is machine-read (cargo's JSON): keep more of it.
+const BUILD_OUTPUT_KEPT_EACH_END: usize = 2 << 20;
+/// A failure's explanation in the reports stays readable.
+pub const DETAIL_MAX: usize = 4 << 10;
 
 pub fn run(args: &GradeArgs) -> Result<()> {
     if args.self_check {
@@ -297,7 +306,10 @@ fn try_grade_rust(
                 .unwrap_or("")
                 .to_string();
             return Ok(ExerciseGrade {
-                reason: Some(format!("does not compile: {first}\n{errors}")),
+                reason: Some(clip_start(
+                    &format!("does not compile: {first}\n{errors}"),
+                    DETAIL_MAX,
+                )),
                 ..zero(exercise, "")
             });
         }
@@ -365,8 +377,33 @@ fn failure_detail(run: &Sandboxed) -> String {
             let message = lines.get(at + 1).copied().unwrap_or("").trim();
             format!("{message} (at {place})")
         });
-    let first = panic.unwrap_or_else(|| run.outcome.clone());
-    format!("{first}\n{}\n{}", run.outcome, tail(&run.output, 20))
+    // Without a panic message, the outcome is the first line.
+    let first = match panic {
+        Some(message) => format!("{}\n{}", clip_start(&message, 500), run.outcome),
+        None => run.outcome.clone(),
+    };
+    let cut = match run.printed {
+        n if n > run.output.len() => format!(
+            "\nprinted {n} bytes of output; the grader kept the first and last {} KiB",
+            OUTPUT_KEPT_EACH_END >> 10
+        ),
+        _ => String::new(),
+    };
+    let detail = format!("{first}{cut}\n{}", tail(&run.output, 20));
+    clip_start(&detail, DETAIL_MAX)
+}
+
+/// `text` in at most `max` bytes: its start, and how much was cut.
+fn clip_start(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    // Room for the note, whose number has at most 20 digits.
+    let mut end = max.saturating_sub(" [... 18446744073709551615 bytes cut]".len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{} [... {} bytes cut]", &text[..end], text.len() - end)
 }
 
 fn exe_name(exe: &Path) -> String {
@@ -424,7 +461,8 @@ fn build_tests(
         .process_group(0)
         .spawn()
         .context("could not run cargo")?;
-    let (stdout, stderr, timed_out) = wait_with_limit(&mut child, BUILD_WALL)?;
+    let (stdout, stderr, timed_out) =
+        wait_with_limit(&mut child, BUILD_WALL, BUILD_OUTPUT_KEPT_EACH_END)?;
     if timed_out {
         return Ok(Err(format!(
             "the build took longer than {} s",
@@ -432,7 +470,7 @@ fn build_tests(
         )));
     }
     let mut exes = Vec::new();
-    for line in stdout.lines() {
+    for line in stdout.text.lines() {
         let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
@@ -445,7 +483,7 @@ fn build_tests(
         }
     }
     if exes.is_empty() || exes.iter().any(|e| !e.is_file()) {
-        return Ok(Err(tail(&stderr, 30)));
+        return Ok(Err(tail(&stderr.text, 30)));
     }
     exes.sort();
     Ok(Ok(exes))
@@ -456,7 +494,10 @@ struct Sandboxed {
     success: bool,
     /// "exit status 101", "killed after 10 s", ...
     outcome: String,
+    /// Its output, cut in the middle when it printed more than the grader keeps.
     output: String,
+    /// How many bytes it printed.
+    printed: usize,
 }
 
 /// Fails early, with the fix, where the sandbox cannot be set up; proves it
@@ -562,7 +603,7 @@ fn run_sandboxed(program: &Path, args: &[&str], dir: &Path, wall: Duration) -> R
         .spawn()
         .with_context(|| format!("could not start {}", program.display()))?;
     let started = Instant::now();
-    let (stdout, stderr, timed_out) = wait_with_limit(&mut child, wall)?;
+    let (stdout, stderr, timed_out) = wait_with_limit(&mut child, wall, OUTPUT_KEPT_EACH_END)?;
     let status = child.wait()?;
     let outcome = if timed_out {
         format!("killed after {} s (hangs?)", wall.as_secs())
@@ -570,7 +611,7 @@ fn run_sandboxed(program: &Path, args: &[&str], dir: &Path, wall: Duration) -> R
         let why = match signal {
             libc::SIGXFSZ => "SIGXFSZ: wrote past the file-size limit",
             libc::SIGXCPU => "SIGXCPU: used up its CPU time",
-            libc::SIGABRT => "SIGABRT: aborted (out of memory?)",
+            libc::SIGABRT => "SIGABRT: aborted (abort(), stack overflow, out of memory?)",
             libc::SIGSEGV => "SIGSEGV: bad memory access (stack overflow?)",
             libc::SIGKILL => "SIGKILL",
             _ => "a signal",
@@ -585,32 +626,67 @@ fn run_sandboxed(program: &Path, args: &[&str], dir: &Path, wall: Duration) -> R
     Ok(Sandboxed {
         success: !timed_out && status.success(),
         outcome,
-        output: format!("{stdout}{stderr}"),
+        output: format!("{}{}", stdout.text, stderr.text),
+        printed: stdout.printed + stderr.printed,
     })
 }
 
 /// How many processes run as `uid` (none may outlive a graded test).
 fn processes_of(uid: u32) -> usize {
+    pids_of(uid).len()
+}
+
+/// The processes (zombies included) whose real uid is `uid`.
+fn pids_of(uid: u32) -> Vec<i32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
-        return 0;
+        return Vec::new();
     };
     entries
         .filter_map(|e| e.ok())
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .chars()
-                .all(|c| c.is_ascii_digit())
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/status"))
+                .ok()
+                .is_some_and(|status| {
+                    status
+                        .lines()
+                        .find_map(|l| l.strip_prefix("Uid:"))
+                        .and_then(|ids| ids.split_whitespace().next())
+                        .is_some_and(|real| real == uid.to_string())
+                })
         })
-        .filter_map(|e| std::fs::read_to_string(e.path().join("status")).ok())
-        .filter(|status| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("Uid:"))
-                .and_then(|ids| ids.split_whitespace().next())
-                .is_some_and(|real| real == uid.to_string())
-        })
-        .count()
+        .collect()
+}
+
+/// The processes of graded code still running: `nobody` in a user
+/// namespace other than ours (every sandbox has its own). The host's own
+/// `nobody` processes live in our namespace and are left alone.
+pub fn sandbox_processes() -> Vec<i32> {
+    let Ok(ours) = std::fs::read_link("/proc/self/ns/user") else {
+        return Vec::new();
+    };
+    pids_of(NOBODY)
+        .into_iter()
+        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/ns/user")).is_ok_and(|ns| ns != ours))
+        .collect()
+}
+
+/// Kills every sandbox process, until none is left (a fork bomb forks while
+/// it is being killed), and reaps those that were re-parented to us.
+fn kill_sandbox_processes() {
+    let started = Instant::now();
+    loop {
+        let left = sandbox_processes();
+        reap_orphans();
+        if left.is_empty() || started.elapsed() > Duration::from_secs(10) {
+            break;
+        }
+        for pid in left {
+            // SAFETY: signalling a process of graded code.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 fn sandbox_child(map: &[u8]) -> std::io::Result<()> {
@@ -643,16 +719,26 @@ fn sandbox_child(map: &[u8]) -> std::io::Result<()> {
         // Changing uid made the process non-dumpable, which hands its /proc
         // files to root: it could not write its own uid_map.
         check(libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0))?;
+        // IPC too: System V segments and message queues would outlive the
+        // run in the host's namespace.
         check(libc::unshare(
-            libc::CLONE_NEWUSER | libc::CLONE_NEWNET | libc::CLONE_NEWNS,
+            libc::CLONE_NEWUSER | libc::CLONE_NEWNET | libc::CLONE_NEWNS | libc::CLONE_NEWIPC,
         ))?;
     }
     write_proc(c"/proc/self/setgroups", b"deny")?;
     write_proc(c"/proc/self/uid_map", map)?;
     write_proc(c"/proc/self/gid_map", map)?;
-    // The only places `nobody` may write are the world-writable ones: give
-    // this run small private ones, so no test can fill the disk.
-    // SAFETY: NUL-terminated strings; a mount namespace of our own.
+    // Every file system read-only (world-writable places such as /run/lock
+    // included), then small private temporary folders, so no test can leave
+    // a file behind or fill the disk.
+    let read_only = libc::mount_attr {
+        attr_set: libc::MOUNT_ATTR_RDONLY,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: NUL-terminated strings; a mount namespace of our own; the
+    // mount_attr is valid for its size.
     unsafe {
         check(libc::mount(
             std::ptr::null(),
@@ -661,6 +747,14 @@ fn sandbox_child(map: &[u8]) -> std::io::Result<()> {
             libc::MS_REC | libc::MS_PRIVATE,
             std::ptr::null(),
         ))?;
+        check(libc::syscall(
+            libc::SYS_mount_setattr,
+            libc::AT_FDCWD,
+            c"/".as_ptr(),
+            libc::AT_RECURSIVE,
+            &read_only as *const libc::mount_attr,
+            std::mem::size_of::<libc::mount_attr>(),
+        ) as libc::c_int)?;
         for dir in [c"/tmp", c"/var/tmp", c"/dev/shm"] {
             if libc::access(dir.as_ptr(), libc::F_OK) == 0 {
                 check(libc::mount(
@@ -692,27 +786,85 @@ fn write_proc(path: &std::ffi::CStr, data: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A stream's output as kept: all of it, or its two ends.
+#[derive(Debug, Default)]
+struct Kept {
+    text: String,
+    /// How many bytes the stream carried.
+    printed: usize,
+}
+
+/// Keeps the first and the last `each_end` bytes of a stream, however much
+/// passes through.
+struct HeadAndTail {
+    each_end: usize,
+    head: Vec<u8>,
+    tail: std::collections::VecDeque<u8>,
+    printed: usize,
+}
+
+impl HeadAndTail {
+    fn new(each_end: usize) -> Self {
+        HeadAndTail {
+            each_end,
+            head: Vec::new(),
+            tail: std::collections::VecDeque::new(),
+            printed: 0,
+        }
+    }
+
+    fn push(&mut self, mut bytes: &[u8]) {
+        self.printed += bytes.len();
+        let to_head = bytes.len().min(self.each_end - self.head.len());
+        self.head.extend_from_slice(&bytes[..to_head]);
+        bytes = &bytes[to_head..];
+        if bytes.len() >= self.each_end {
+            self.tail.clear();
+            bytes = &bytes[bytes.len() - self.each_end..];
+        }
+        let overflow = (self.tail.len() + bytes.len()).saturating_sub(self.each_end);
+        self.tail.drain(..overflow);
+        self.tail.extend(bytes);
+    }
+
+    fn finish(self) -> Kept {
+        let left_out = self.printed - self.head.len() - self.tail.len();
+        let mut text = String::from_utf8_lossy(&self.head).into_owned();
+        if left_out > 0 {
+            text.push_str(&format!(
+                "\n[... {left_out} bytes of output left out ...]\n"
+            ));
+        }
+        text.push_str(&String::from_utf8_lossy(&Vec::from(self.tail)));
+        Kept {
+            text,
+            printed: self.printed,
+        }
+    }
+}
+
 /// Collects a child's output until it exits or `wall` passes; on timeout the
-/// whole process group is killed. Output is capped at 64 KiB per stream.
+/// whole process group is killed. Of each stream, the first and the last
+/// `kept_each_end` bytes are kept: a program printing without end costs
+/// the grader no memory.
 fn wait_with_limit(
     child: &mut std::process::Child,
     wall: Duration,
-) -> Result<(String, String, bool)> {
-    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+    kept_each_end: usize,
+) -> Result<(Kept, Kept, bool)> {
+    let reader = move |pipe: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
-            let mut buf = Vec::new();
+            let mut kept = HeadAndTail::new(kept_each_end);
             if let Some(mut p) = pipe {
                 let mut chunk = [0u8; 8192];
                 while let Ok(n) = p.read(&mut chunk) {
                     if n == 0 {
                         break;
                     }
-                    if buf.len() < 64 << 10 {
-                        buf.extend_from_slice(&chunk[..n]);
-                    }
+                    kept.push(&chunk[..n]);
                 }
             }
-            String::from_utf8_lossy(&buf).into_owned()
+            kept.finish()
         })
     };
     let out = reader(
@@ -743,6 +895,9 @@ fn wait_with_limit(
         unsafe { libc::kill(-pgid, libc::SIGKILL) };
     }
     let _ = child.wait();
+    // What left the group (setsid) is still in the sandbox's user namespace:
+    // end it too, or it would outlive grading and hold the output pipes open.
+    kill_sandbox_processes();
     // Killed processes become zombies (ours to reap, as the subreaper) a
     // moment later; until then they count against the next test's process
     // limit. Wait until the group is gone.
@@ -1034,6 +1189,32 @@ mod tests {
         assert!(xml.contains("tests=\"2\" failures=\"1\""));
         assert!(xml.contains("name=\"b&lt;\""));
         assert!(xml.contains("left &quot;1&quot; &amp; right"));
+    }
+
+    #[test]
+    fn keeps_both_ends_of_long_output() {
+        let mut kept = HeadAndTail::new(4);
+        for chunk in [&b"ab"[..], b"cdefgh", b"ijklmnopq", b"rs"] {
+            kept.push(chunk);
+        }
+        let kept = kept.finish();
+        assert_eq!(kept.printed, 19);
+        assert_eq!(
+            kept.text,
+            "abcd\n[... 11 bytes of output left out ...]\npqrs"
+        );
+        let mut short = HeadAndTail::new(4);
+        short.push(b"abcdef");
+        assert_eq!(short.finish().text, "abcdef");
+    }
+
+    #[test]
+    fn clips_long_details_within_the_cap() {
+        assert_eq!(clip_start("short", 100), "short");
+        let long = "é".repeat(1000);
+        let clipped = clip_start(&long, 100);
+        assert!(clipped.len() <= 100, "{} bytes", clipped.len());
+        assert!(clipped.ends_with("bytes cut]"), "{clipped}");
     }
 
     #[test]
