@@ -11,7 +11,7 @@ use mdbook_driver::MDBook;
 use mdbook_driver::book::{Book, BookItem};
 use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
 
-use crate::{citations, diagram, workspace};
+use crate::{citations, diagram, http, workspace};
 
 /// Builds the book of the workspace at `root`; returns the HTML directory.
 pub fn build(root: &Path) -> Result<PathBuf> {
@@ -38,12 +38,6 @@ pub struct ServeArgs {
 pub fn serve(args: &ServeArgs) -> Result<()> {
     let root = workspace::root();
     let html = build(&root)?;
-    let server = tiny_http::Server::http(("127.0.0.1", args.port))
-        .map_err(|e| anyhow!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
-    println!(
-        "serving the book at http://127.0.0.1:{}/ (Ctrl-C stops)",
-        args.port
-    );
     let watched: Vec<PathBuf> = [
         "book/src",
         "book/book.toml",
@@ -77,31 +71,19 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
             }
         }
     });
-    for request in server.incoming_requests() {
-        if request.url() == "/__generation" {
-            let n = generation.load(std::sync::atomic::Ordering::SeqCst);
-            let _ = request.respond(tiny_http::Response::from_string(n.to_string()));
-            continue;
+    let served = generation.clone();
+    let server = http::Server::start(args.port, move |url| {
+        if url == "/__generation" {
+            let n = served.load(std::sync::atomic::Ordering::SeqCst);
+            return Some((n.to_string().into_bytes(), "text/plain"));
         }
-        let response = static_file(&html, request.url()).map(|(bytes, mime)| {
-            if mime.starts_with("text/html") {
-                (with_reload_script(bytes), mime)
-            } else {
-                (bytes, mime)
-            }
-        });
-        let _ = match response {
-            Some((bytes, mime)) => request.respond(
-                tiny_http::Response::from_data(bytes).with_header(
-                    tiny_http::Header::from_bytes("Content-Type", mime)
-                        .map_err(|()| anyhow!("bad header"))?,
-                ),
-            ),
-            None => {
-                request.respond(tiny_http::Response::from_string("not found").with_status_code(404))
-            }
-        };
-    }
+        static_file(&html, url).map(|(bytes, mime)| match mime.starts_with("text/html") {
+            true => (with_reload_script(bytes), mime),
+            false => (bytes, mime),
+        })
+    })?;
+    println!("serving the book at {}/ (Ctrl-C stops)", server.origin());
+    server.wait();
     Ok(())
 }
 

@@ -11,26 +11,22 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::{book, provision, workspace};
+use crate::{book, http, provision, workspace};
 
 /// The fewest `figure.diagram` the book's pages must hold (print.html's
 /// copies not counted).
-pub const MIN_DIAGRAMS: usize = 1;
+pub const MIN_DIAGRAMS: usize = 8;
 /// Pages kept as full-page PNGs in target/artifacts/browser/.
 const SCREENSHOT_PAGES: &[&str] = &["ch04-nl-table.html", "ch06-enobufs.html"];
 /// Smaller than this, a full-page screenshot of a chapter is blank or cut.
@@ -92,16 +88,17 @@ pub fn check(root: &Path) -> Result<(usize, usize)> {
     let artifacts = target.join("artifacts/browser");
     std::fs::create_dir_all(&artifacts)
         .with_context(|| format!("creating {}", artifacts.display()))?;
-    let server = BookServer::start(html.to_path_buf())?;
+    let dir = html.to_path_buf();
+    let server = http::Server::start(0, move |url| book::static_file(&dir, url))?;
     let profile = scratch.join(format!("chromium-profile-{}", std::process::id()));
     let mut browser = Chromium::launch(&profile, &artifacts.join("chromium.log"))?;
     eprintln!(
         "    Chromium loads {} pages from {}",
         pages.len(),
-        server.origin
+        server.origin()
     );
     let mut checks = Checks::default();
-    let origin = server.origin.clone();
+    let origin = server.origin();
 
     // Every page: load it, then read its links, ids and diagrams.
     let mut doms = BTreeMap::new();
@@ -463,92 +460,6 @@ const READ_PAGE_JS: &str = r##"(() => {
     diagrams,
   };
 })()"##;
-
-/// The built book on a free port of 127.0.0.1: the files `book::static_file`
-/// finds, one request per connection, each connection in a thread of its
-/// own; stopped when dropped.
-///
-/// Not tiny_http, as `cargo xtask serve` uses: its thread pool can leave a
-/// new connection unserved while the browser holds others open (keep-alive),
-/// and a page then waits for a stylesheet until a connection closes.
-struct BookServer {
-    origin: String,
-    address: SocketAddr,
-    stopping: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl BookServer {
-    fn start(dir: PathBuf) -> Result<Self> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).context("cannot listen on 127.0.0.1")?;
-        let address = listener.local_addr()?;
-        let stopping = Arc::new(AtomicBool::new(false));
-        let stop = stopping.clone();
-        let dir = Arc::new(dir);
-        let thread = std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Ok(stream) = stream {
-                    let dir = dir.clone();
-                    std::thread::spawn(move || answer(&dir, stream));
-                }
-            }
-        });
-        Ok(Self {
-            origin: format!("http://{address}"),
-            address,
-            stopping,
-            thread: Some(thread),
-        })
-    }
-}
-
-impl Drop for BookServer {
-    fn drop(&mut self) {
-        self.stopping.store(true, Ordering::SeqCst);
-        // Wakes the accepting thread, which then sees that it must stop.
-        let _ = TcpStream::connect(self.address);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-/// Reads one HTTP request from `stream` and answers it with a file of `dir`
-/// (404 if there is none), then closes the connection.
-fn answer(dir: &Path, mut stream: TcpStream) {
-    // A connection the browser opened ahead and never used ends too.
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let mut reader = BufReader::new(&stream);
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).is_err() {
-        return;
-    }
-    let mut header = String::new();
-    while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
-        header.clear();
-    }
-    let mut words = request_line.split_whitespace();
-    let (method, url) = (
-        words.next().unwrap_or_default(),
-        words.next().unwrap_or("/"),
-    );
-    let (status, mime, body) = match (method, book::static_file(dir, url)) {
-        ("GET" | "HEAD", Some((body, mime))) => ("200 OK", mime, body),
-        ("GET" | "HEAD", None) => ("404 Not Found", "text/plain", b"not found".to_vec()),
-        _ => ("405 Method Not Allowed", "text/plain", Vec::new()),
-    };
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {mime}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = stream.write_all(head.as_bytes());
-    if method != "HEAD" {
-        let _ = stream.write_all(&body);
-    }
-}
 
 /// What loading a page produced.
 #[derive(Debug, Default, PartialEq)]

@@ -10,6 +10,7 @@ pub mod diagram;
 pub mod exercises;
 pub mod fuzz;
 pub mod grade;
+pub mod http;
 pub mod lab;
 pub mod process;
 pub mod provision;
