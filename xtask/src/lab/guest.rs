@@ -75,10 +75,16 @@ pub fn resolve_programs(
     Ok(found)
 }
 
-/// `chapters/<package>/src/bin/<bin>.rs` names the package of a binary.
+/// `chapters/<package>/src/bin/<bin>.rs` names the package of a binary;
+/// so does `tests/<package>/src/bin/<bin>.rs` (the hostile-client battery).
 fn chapter_package_of(root: &Path, bin: &str) -> Result<String> {
-    let chapters = root.join("chapters");
-    for entry in std::fs::read_dir(&chapters)? {
+    for entry in ["chapters", "tests"]
+        .iter()
+        .map(|folder| std::fs::read_dir(root.join(folder)))
+        .collect::<std::io::Result<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+    {
         let dir = entry?.path();
         if dir.join("src/bin").join(format!("{bin}.rs")).is_file() {
             let manifest = std::fs::read_to_string(dir.join("Cargo.toml"))?;
@@ -92,7 +98,7 @@ fn chapter_package_of(root: &Path, bin: &str) -> Result<String> {
         }
     }
     bail!(
-        "`{bin}` is not a binary of any chapter crate (chapters/*/src/bin/{bin}.rs), nor a path to a program"
+        "`{bin}` is not a binary of any chapter crate (chapters/*/src/bin/{bin}.rs) or test crate (tests/*/src/bin/{bin}.rs), nor a path to a program"
     )
 }
 

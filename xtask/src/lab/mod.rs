@@ -480,6 +480,7 @@ fn user_test(args: &LabArgs) -> Result<LabTest> {
         expect_splat: Vec::new(),
         own_boot: false,
         timeout_secs: 60,
+        timing_counts: Vec::new(),
     };
     Ok(LabTest {
         id: format!("{chapter}/run"),
@@ -689,7 +690,10 @@ fn snapshot_body(test: &LabTest, run: &GuestRun) -> String {
         s.push_str("(nothing)\n");
     }
     for line in log {
-        s.push_str(&line);
+        s.push_str(&normalize::hide_timing_counts(
+            &line,
+            &test.spec.timing_counts,
+        ));
         s.push('\n');
     }
     s
@@ -796,6 +800,7 @@ mod tests {
                 expect_splat: vec!["debug".into()],
                 own_boot: false,
                 timeout_secs: 20,
+                timing_counts: Vec::new(),
             },
         }
     }

@@ -36,6 +36,11 @@ pub struct TestSpec {
     pub own_boot: bool,
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
+    /// Kernel log lines containing one of these texts show `<n>` for each
+    /// number in them: the test makes those counts depend on timing (replies
+    /// a module lost to clients that vanished mid-exchange).
+    #[serde(default)]
+    pub timing_counts: Vec<String>,
 }
 
 fn default_timeout() -> u64 {
