@@ -181,7 +181,8 @@ impl Fuzz {
     }
 
     /// Fuzz `target` for `seconds`, one process on one core; the log goes
-    /// to `target/fuzz-logs/<target>.log`.
+    /// to `target/fuzz-logs/<target>-<seconds>s.log` (a smoke run beside a
+    /// long one keeps the long one's log).
     fn run(&self, target: &str, seconds: u64) -> Result<RunStats> {
         let work = cache_dir().join("fuzz-corpus").join(target);
         std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
@@ -189,7 +190,7 @@ impl Fuzz {
         if !seeds.is_dir() {
             bail!("no seed corpus {}", seeds.display());
         }
-        let log = self.log_dir()?.join(format!("{target}.log"));
+        let log = self.log_dir()?.join(format!("{target}-{seconds}s.log"));
         let mut cmd = self.command("run");
         cmd.arg("--target-dir")
             .arg(&self.target_dir)

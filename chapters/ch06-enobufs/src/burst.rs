@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use nlbook_common::uapi::{NLM_F_ACK, NLM_F_REQUEST, NLMSG_ERROR, NLMSG_MIN_TYPE};
-use nlbook_common::{Errno, MsgBuilder, NlMsgErr, NlMsgIter, NlSocket, SysError};
+use nlbook_common::{
+    Errno, Malformed, MsgBuilder, NLMSG_HDRLEN, NlMsgErr, NlMsgIter, NlSocket, Problem, SysError,
+};
 
 /// `NETLINK_NLBOOK_BURST`: the module's protocol number.
 pub const PROTOCOL: i32 = 23;
@@ -88,12 +90,75 @@ pub fn request(sock: &NlSocket, count: u32) -> Result<(), BurstError> {
 }
 // ANCHOR_END: request
 
-/// The number a burst message carries, if `datagram` is one whole message.
-pub fn message_number(datagram: &[u8]) -> Option<u32> {
-    let msg = NlMsgIter::new(datagram).next()?.ok()?;
+/// The number a burst message carries, or why `datagram` is not one whole
+/// burst message.
+pub fn message_number(datagram: &[u8]) -> Result<u32, Malformed> {
+    let malformed = |offset, problem| Malformed {
+        what: "burst message",
+        offset,
+        problem,
+    };
+    let msg = NlMsgIter::new(datagram).next().ok_or_else(|| {
+        malformed(
+            0,
+            Problem::Truncated {
+                have: 0,
+                need: NLMSG_HDRLEN + 4,
+            },
+        )
+    })??;
     if msg.header.nlmsg_type != MESSAGE {
-        return None;
+        return Err(malformed(
+            0,
+            Problem::Invalid(format!(
+                "type {:#x}, not NLBOOK_BURST_MESSAGE ({MESSAGE:#x})",
+                msg.header.nlmsg_type
+            )),
+        ));
     }
-    let bytes: [u8; 4] = msg.payload.get(..4)?.try_into().ok()?;
-    Some(u32::from_ne_bytes(bytes))
+    let Some(bytes) = msg.payload.first_chunk::<4>() else {
+        return Err(malformed(
+            NLMSG_HDRLEN,
+            Problem::Truncated {
+                have: msg.payload.len(),
+                need: 4,
+            },
+        ));
+    };
+    Ok(u32::from_ne_bytes(*bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_number_or_says_why_not() {
+        let m = MsgBuilder::new(MESSAGE, 0, 0)
+            .fixed(&7u32.to_ne_bytes())
+            .finish()
+            .unwrap();
+        assert_eq!(message_number(&m), Ok(7));
+        assert_eq!(
+            message_number(&[]).unwrap_err().to_string(),
+            "malformed burst message at offset 0: needs 20 bytes, only 0 left"
+        );
+        let other = MsgBuilder::new(REQUEST, 0, 0).finish().unwrap();
+        assert_eq!(
+            message_number(&other).unwrap_err().to_string(),
+            "malformed burst message at offset 0: type 0x10, not NLBOOK_BURST_MESSAGE (0x11)"
+        );
+        let short = MsgBuilder::new(MESSAGE, 0, 0)
+            .fixed(&[1, 0])
+            .finish()
+            .unwrap();
+        let err = message_number(&short[..18]).unwrap_err();
+        assert_eq!(err.what, "nlmsghdr");
+        let mut short = short;
+        short[0..4].copy_from_slice(&18u32.to_ne_bytes());
+        assert_eq!(
+            message_number(&short[..18]).unwrap_err().to_string(),
+            "malformed burst message at offset 16: needs 4 bytes, only 2 left"
+        );
+    }
 }

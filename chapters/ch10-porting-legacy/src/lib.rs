@@ -9,7 +9,7 @@ use std::fmt;
 use std::time::Duration;
 
 use nlbook_common::uapi::NLMSG_ERROR;
-use nlbook_common::{Errno, NLMSG_HDRLEN, NlMsg, NlMsgErr, NlMsgHdr};
+use nlbook_common::{Errno, Malformed, NLMSG_HDRLEN, NlMsg, NlMsgErr, NlMsgHdr, Problem};
 
 // ANCHOR: protocol
 /// The legacy protocol number, `NETLINK_TEST`.
@@ -64,24 +64,13 @@ pub enum Answer {
     },
 }
 
-/// Why a message from the module does not fit the protocol.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Unexpected(pub String);
-
-impl fmt::Display for Unexpected {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Unexpected {}
-
 /// Decodes one message from the module. A text must end in its one NUL
-/// and be UTF-8; anything else is [`Unexpected`].
-pub fn answer(msg: &NlMsg<'_>) -> Result<Answer, Unexpected> {
+/// and be UTF-8; anything else is [`Malformed`], at the offset of what is
+/// wrong in the datagram `msg` came in.
+pub fn answer(msg: &NlMsg<'_>) -> Result<Answer, Malformed> {
     let seq = msg.header.nlmsg_seq;
     if msg.header.nlmsg_type == NLMSG_ERROR {
-        let err = NlMsgErr::parse(msg).map_err(|e| Unexpected(format!("bad NLMSG_ERROR: {e}")))?;
+        let err = NlMsgErr::parse(msg)?;
         let seq = err.request.nlmsg_seq;
         return Ok(match err.errno() {
             None => Answer::Ack { seq },
@@ -92,25 +81,33 @@ pub fn answer(msg: &NlMsg<'_>) -> Result<Answer, Unexpected> {
             },
         });
     }
-    let Some((&0, text)) = msg.payload.split_last() else {
-        return Err(Unexpected(format!(
-            "type {:#x} seq {seq}: payload without a trailing NUL: {:?}",
-            msg.header.nlmsg_type,
-            String::from_utf8_lossy(msg.payload)
-        )));
-    };
-    if text.contains(&0) {
-        return Err(Unexpected(format!(
-            "type {:#x} seq {seq}: a NUL inside the text",
+    let payload_at = msg.offset + NLMSG_HDRLEN;
+    let invalid = |offset, why: String| Malformed {
+        what: "text answer",
+        offset,
+        problem: Problem::Invalid(format!(
+            "type {:#x} seq {seq}: {why}",
             msg.header.nlmsg_type
-        )));
+        )),
+    };
+    let Some((&0, text)) = msg.payload.split_last() else {
+        return Err(invalid(
+            payload_at,
+            format!(
+                "payload without a trailing NUL: {:?}",
+                String::from_utf8_lossy(msg.payload)
+            ),
+        ));
+    };
+    if let Some(nul) = text.iter().position(|&b| b == 0) {
+        return Err(invalid(payload_at + nul, "a NUL inside the text".into()));
     }
-    let text = String::from_utf8(text.to_vec())
-        .map_err(|_| Unexpected(format!("seq {seq}: the text is not UTF-8")))?;
+    let text = std::str::from_utf8(text)
+        .map_err(|e| invalid(payload_at + e.valid_up_to(), "the text is not UTF-8".into()))?;
     Ok(Answer::Text {
         nlmsg_type: msg.header.nlmsg_type,
         seq,
-        text,
+        text: text.to_owned(),
     })
 }
 
@@ -181,6 +178,19 @@ mod tests {
             let msg = NlMsgIter::new(&bytes).next().unwrap().unwrap();
             assert!(answer(&msg).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_bad_text_names_its_offset() {
+        let bytes = message(REQUEST, 0, 1, b"two\0nuls\0");
+        let msg = NlMsgIter::new(&bytes).next().unwrap().unwrap();
+        assert_eq!(
+            answer(&msg).unwrap_err().to_string(),
+            "malformed text answer at offset 19: type 0x10 seq 1: a NUL inside the text"
+        );
+        let bytes = message(REQUEST, 0, 1, b"caf\xc3\0");
+        let msg = NlMsgIter::new(&bytes).next().unwrap().unwrap();
+        assert_eq!(answer(&msg).unwrap_err().offset, 19);
     }
 
     #[test]
