@@ -175,7 +175,11 @@ const WORKBOOK_PROTOCOLS: [(i32, &str, &str); 8] = [
     (28, "group_listeners.ko", "ch04-nl-table"),
     (29, "whoami.ko or registered_port.ko", "ch02-addresses"),
     (30, "the echo module, echo.ko", "ch01-hello-netlink"),
-    (31, "max_links.ko", "ch08-protocol-numbers"),
+    (
+        31,
+        "max_links.ko (or the exercise's claim.ko)",
+        "ch08-protocol-numbers",
+    ),
 ];
 
 /// `EPROTONOSUPPORT` from `socket(AF_NETLINK, SOCK_RAW, N)`.
