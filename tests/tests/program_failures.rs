@@ -31,7 +31,6 @@ struct Program {
 }
 
 const NETNS: &[&str] = &["CAP_SYS_ADMIN", "unshare -Urn"];
-const JOIN_USERSOCK: &[&str] = &["CAP_NET_ADMIN", "unshare -Urn"];
 
 /// `EPROTONOSUPPORT` for the module's protocol, the module, and the lab
 /// command that loads it.
