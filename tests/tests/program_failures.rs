@@ -8,6 +8,9 @@
 //! directory and profile): binaries of other crates have no
 //! `CARGO_BIN_EXE_` here.
 
+// Test code: a panic, with its message, is how a test fails.
+#![allow(clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;

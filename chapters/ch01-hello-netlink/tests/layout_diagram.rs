@@ -7,6 +7,9 @@
 //! After a deliberate change, `UPDATE_DIAGRAMS=1 cargo test -p
 //! ch01-hello-netlink --test layout_diagram` rewrites the picture.
 
+// Test code: a panic, with its message, is how a test fails.
+#![allow(clippy::expect_used, clippy::panic)]
+
 use std::path::PathBuf;
 
 use ch01_hello_netlink::echo::{ECHO_TYPE, request_payload};

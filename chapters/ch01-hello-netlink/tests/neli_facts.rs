@@ -1,5 +1,8 @@
 //! Facts about neli 0.7 that chapter 1 relies on and the book states.
 
+// Test code: a panic, with its message, is how a test fails.
+#![allow(clippy::expect_used, clippy::panic)]
+
 use neli::consts::nl::NlmF;
 use neli::consts::socket::NlFamily;
 use neli::nl::{NlPayload, Nlmsghdr, NlmsghdrBuilder};

@@ -5,6 +5,9 @@
 //! debug; `kmod/ch02-addresses/lab.toml`); the last test checks that every
 //! kernel printed the very report this host prints.
 
+// Test code: a panic, with its message, is how a test fails.
+#![allow(clippy::expect_used, clippy::panic)]
+
 /// The host demos: program name and lab test name.
 const DEMOS: [(&str, &str); 4] = [
     ("ch02-autobind", "autobind"),

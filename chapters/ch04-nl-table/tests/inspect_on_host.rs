@@ -3,6 +3,9 @@
 //! tests check the facts that do not: who is in which group, who is
 //! reported twice, what /proc shows, and that the raw and neli dumps agree.
 
+// Test code: a panic, with its message, is how a test fails.
+#![allow(clippy::expect_used, clippy::panic)]
+
 use ch04_nl_table::demo::{self, FLOOD, Role};
 use ch04_nl_table::diag::{self, SocketInfo};
 use ch04_nl_table::groups::{Groups, LongLayout, nlgrpsz};

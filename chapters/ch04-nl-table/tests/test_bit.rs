@@ -1,6 +1,9 @@
 //! The test_bit table, as the book shows it: pure arithmetic, the same on
 //! every machine.
 
+// Test code: a panic, with its message, is how a test fails.
+#![allow(clippy::expect_used, clippy::panic)]
+
 use std::process::Command;
 
 fn output(args: &[&str]) -> std::process::Output {

@@ -4,6 +4,9 @@
 //! exactly what the monitor printed in the VM, and refuse broken copies of
 //! them with errors that name the structure and the offset.
 
+// Test code: a panic, with its message, is how a test fails.
+#![allow(clippy::expect_used, clippy::panic)]
+
 use std::net::{IpAddr, Ipv4Addr};
 
 use ch05_events::monitor::describe;

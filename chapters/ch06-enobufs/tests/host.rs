@@ -3,6 +3,9 @@
 //! tests check the relations the chapter teaches, not the numbers (the book
 //! shows the VM lab's). They pass as root and under `unshare -Urn`.
 
+// Test code: a panic, with its message, is how a test fails.
+#![allow(clippy::expect_used, clippy::panic)]
+
 use ch06_enobufs::rcvbuf::{effective_rcvbuf, in_initial_user_namespace, messages_that_fit};
 use nlbook_common::programs::{outcome, stdout_of_success};
 

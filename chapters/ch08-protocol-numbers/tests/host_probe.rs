@@ -3,6 +3,9 @@
 //! on any Linux kernel; the full reports are the VM lab's snapshots, made
 //! on the pinned kernels (`kmod/ch08-protocol-numbers/lab.toml`).
 
+// Test code: a panic, with its message, is how a test fails.
+#![allow(clippy::expect_used, clippy::panic)]
+
 use ch08_protocol_numbers::numbers::{MAX_LINKS, label};
 use nlbook_common::programs::{assert_protocol_unregistered, outcome, stdout_of_success};
 

@@ -2,6 +2,9 @@
 //! against each other: the module's run is the same on every pinned
 //! kernel, and loading it changes exactly one row of each kernel's probe.
 
+// Test code: a panic, with its message, is how a test fails.
+#![allow(clippy::expect_used, clippy::panic)]
+
 use nlbook_common::programs::{LAB_KERNELS as KERNELS, lab_snapshot};
 
 /// A lab snapshot without its front matter, which names the kernel.

@@ -3,6 +3,9 @@
 //! every pinned kernel, and the legacy build fails on 6.12 with 6.1's
 //! errors plus `kernel_thread()`'s new argument.
 
+// Test code: a panic, with its message, is how a test fails.
+#![allow(clippy::expect_used, clippy::panic)]
+
 use std::path::Path;
 
 use nlbook_common::programs::{LAB_KERNELS, lab_snapshot};

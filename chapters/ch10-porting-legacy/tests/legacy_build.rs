@@ -3,6 +3,9 @@
 //! snapshotted. The headers come from the lab (`kernels::prepare` fetches
 //! them once); without them the test fails, it never skips.
 
+// Test code: a panic, with its message, is how a test fails.
+#![allow(clippy::expect_used, clippy::panic)]
+
 use std::path::Path;
 
 use xtask::lab::{build_only, kernels};

@@ -2,6 +2,9 @@
 //! Test support: these panic, naming the program and what it printed, when
 //! a program does not do what the test needs.
 
+// Test support: a panic, with its message, is how a test fails.
+#![allow(clippy::panic)]
+
 use std::process::{Command, Output};
 
 use crate::{Errno, NlSocket};
