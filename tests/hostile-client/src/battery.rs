@@ -242,8 +242,8 @@ enum Expect {
     Refused,
     /// A control message or a non-request: skipped, so only the ACK it asked for.
     AckOnly,
-    /// Asked for an ACK: whatever else, it ends with an ACK or a refusal.
-    EndsAcked,
+    /// Asked for an ACK: whatever else, an ACK or a refusal is among them.
+    Acked,
     /// Anything well-formed.
     Anything,
 }
@@ -255,7 +255,7 @@ fn judge(expect: Expect, target: &Target, msgs: &[Msg]) -> Result<(), String> {
         Expect::NoReply => msgs.iter().all(is_error),
         Expect::Refused => matches!(msgs, [m] if m.refusal().is_some_and(|r| r.errno.is_some())),
         Expect::AckOnly => matches!(msgs, [m] if m.is_ack()),
-        Expect::EndsAcked => msgs.last().is_some_and(is_error),
+        Expect::Acked => msgs.iter().any(is_error),
         Expect::Anything => true,
     };
     if ok {
@@ -305,7 +305,7 @@ fn datagram_cases(target: &Target) -> Result<Vec<DatagramCase>> {
             expect: if new_type < nlbook_common::uapi::NLMSG_MIN_TYPE {
                 Expect::AckOnly
             } else {
-                Expect::EndsAcked
+                Expect::Acked
             },
         })
     };
@@ -362,9 +362,27 @@ fn datagram_cases(target: &Target) -> Result<Vec<DatagramCase>> {
     ])
 }
 
+/// A case's answers in an order that does not depend on timing: where a
+/// kernel thread replies, its replies and the ACKs and refusals that
+/// netlink_rcv_skb() sends at once arrive in either order; ACKs and
+/// refusals are listed first. Within each kind the order is the kernel's.
+fn in_stable_order(target: &Target, mut msgs: Vec<Msg>) -> Vec<Msg> {
+    if target.family.answers_later() {
+        msgs.sort_by_key(|m| m.header.nlmsg_type != NLMSG_ERROR);
+    }
+    msgs
+}
+
 /// Runs every case; `exe` is this program, for the client that is killed.
 pub fn run(target: &mut Target, module: &ModuleFile, exe: &Path) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
+    // The first socket a process binds gets the process id as its port id,
+    // and gets it again once the socket holding it has closed: a fresh
+    // socket would then receive the replies a kernel thread still owes a
+    // client that vanished. This socket keeps that port id until the module
+    // is unloaded, so the battery's other sockets get port ids never used
+    // before, and any answer they did not ask for is a fault.
+    let port_keeper = Client::open(*target)?;
 
     let mut first = Client::open(*target)?;
     let (before, judged) = first.probe()?;
@@ -391,6 +409,7 @@ pub fn run(target: &mut Target, module: &ModuleFile, exe: &Path) -> Result<Vec<R
         let mut client = Client::open(*target)?;
         let sent_result = client.send(&datagram);
         let (answers, alive) = client.probe()?;
+        let answers = in_stable_order(target, answers);
         let mut came_back = client.describe_all(&answers);
         let mut verdict = judge(expect, target, &answers);
         if let Err(e) = sent_result {
@@ -410,6 +429,8 @@ pub fn run(target: &mut Target, module: &ModuleFile, exe: &Path) -> Result<Vec<R
     rows.push(concurrent(*target));
     rows.push(closed_mid_exchange(*target));
     rows.push(killed_mid_exchange(*target, exe)?);
+    // It pins the module (every socket of a module's protocol does).
+    drop(port_keeper);
     rows.push(reload(target, module)?);
     Ok(rows)
 }
@@ -775,6 +796,68 @@ impl Client {
                 }
                 Err(e) => return (got, Some(e)),
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(ty: u16, seq: u32, payload: &[u8]) -> Msg {
+        Msg::parse_datagram(&message(ty, 0, seq, payload))
+            .unwrap()
+            .remove(0)
+    }
+
+    fn error(errno: i32) -> Msg {
+        let mut payload = (-errno).to_ne_bytes().to_vec();
+        payload.extend_from_slice(&message(0x10, NLM_F_REQUEST, 1, b""));
+        msg(NLMSG_ERROR, 1, &payload)
+    }
+
+    #[test]
+    fn kernel_thread_replies_are_listed_after_acks() {
+        let reply = msg(0xffff, 1, b"ping");
+        let deferred = Target::new(Family::Deferred, 0);
+        let sorted = in_stable_order(&deferred, vec![reply.clone(), error(0)]);
+        assert!(sorted[0].is_ack() && sorted[1] == reply);
+        // Answered in sendmsg() itself: the kernel's order is kept.
+        let echo = Target::new(Family::Echo, 0);
+        assert_eq!(
+            in_stable_order(&echo, vec![reply.clone(), error(0)])[0],
+            reply
+        );
+    }
+
+    #[test]
+    fn judgements() {
+        let t = Target::new(Family::Echo, 0);
+        let reply = msg(0x10, 1, b"hello from kernel: ping\0");
+        assert!(judge(Expect::NoReply, &t, &[]).is_ok());
+        assert!(judge(Expect::NoReply, &t, &[error(libc::EINVAL)]).is_ok());
+        let lie = judge(Expect::NoReply, &t, std::slice::from_ref(&reply)).unwrap_err();
+        assert_eq!(
+            lie,
+            "expected NoReply, got reply \"hello from kernel: ping\""
+        );
+        assert!(judge(Expect::Refused, &t, &[error(libc::EMSGSIZE)]).is_ok());
+        assert!(judge(Expect::Refused, &t, &[error(0)]).is_err());
+        assert!(judge(Expect::AckOnly, &t, &[error(0)]).is_ok());
+        assert!(judge(Expect::AckOnly, &t, &[reply.clone(), error(0)]).is_err());
+        assert!(judge(Expect::Acked, &t, &[error(0), reply.clone()]).is_ok());
+        assert!(judge(Expect::Acked, &t, &[reply]).is_err());
+    }
+
+    #[test]
+    fn every_datagram_case_is_built_for_every_family() {
+        for f in Family::ALL {
+            let cases = datagram_cases(&Target::new(f, 0x20)).unwrap();
+            assert_eq!(cases.len(), 11, "{f:?}");
+            let cut = &cases[0].datagram;
+            assert_eq!(cut.len(), 8);
+            let big = &cases[4].datagram;
+            assert_eq!(big.len(), 16 + 65536);
         }
     }
 }
