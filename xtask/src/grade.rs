@@ -49,6 +49,10 @@ pub struct GradeArgs {
     /// Only these exercises (repeatable).
     #[arg(long)]
     pub exercise: Vec<String>,
+    /// Fail if grading left anything on the host (network, files,
+    /// processes), the check `cargo xtask test` ends with.
+    #[arg(long, hide = true)]
+    pub check_leftovers: bool,
 }
 
 /// One test of one exercise.
@@ -97,6 +101,21 @@ const BUILD_OUTPUT_KEPT_EACH_END: usize = 2 << 20;
 pub const DETAIL_MAX: usize = 4 << 10;
 
 pub fn run(args: &GradeArgs) -> Result<()> {
+    if !args.check_leftovers {
+        return grade_as_asked(args);
+    }
+    let before = crate::leftovers::start()?;
+    let graded = grade_as_asked(args);
+    let (passed, failed) = crate::leftovers::check(&before)?;
+    println!("leftovers: {passed} checks passed, {failed} failed");
+    graded?;
+    if failed > 0 {
+        bail!("grading left something behind on the host");
+    }
+    Ok(())
+}
+
+fn grade_as_asked(args: &GradeArgs) -> Result<()> {
     if args.self_check {
         let (passed, failed) = exercises::self_check(&args.exercise)?;
         println!("exercise set self-check: {passed} passed, {failed} failed");
@@ -530,15 +549,7 @@ pub fn ensure_sandbox_works() -> Result<std::fs::File> {
             std::io::Error::last_os_error()
         );
     }
-    let lock_dir = Path::new("/run/lock");
-    let lock = crate::process::exclusive_lock(
-        &if lock_dir.is_dir() {
-            lock_dir.join("netlink-workbook-grading.lock")
-        } else {
-            crate::cache_dir().join("grade.lock")
-        },
-        "grading",
-    )?;
+    let lock = crate::process::exclusive_lock(&lock_path(), "grading")?;
     let root_dir = Path::new("/");
     let who = run_sandboxed(Path::new("/usr/bin/id"), &["-u"], root_dir, TEST_WALL)?;
     if !who.success || who.output.trim() != "0" {
@@ -578,6 +589,17 @@ pub fn ensure_sandbox_works() -> Result<std::fs::File> {
         );
     }
     Ok(lock)
+}
+
+/// The machine-wide grading lock: in /run/lock, where every checkout of the
+/// workbook finds it.
+pub fn lock_path() -> PathBuf {
+    let lock_dir = Path::new("/run/lock");
+    if lock_dir.is_dir() {
+        lock_dir.join("netlink-workbook-grading.lock")
+    } else {
+        crate::cache_dir().join("grade.lock")
+    }
 }
 
 /// Runs a student's program as `nobody`, in new user and network namespaces

@@ -12,6 +12,7 @@ pub mod fuzz;
 pub mod grade;
 pub mod http;
 pub mod lab;
+pub mod leftovers;
 pub mod process;
 pub mod provision;
 pub mod student;

@@ -45,6 +45,9 @@ impl Tally {
 }
 
 pub fn run(args: &TestArgs) -> Result<()> {
+    // First, before any step starts a process or thread: the final step
+    // compares the host with this.
+    let host_before = crate::leftovers::start();
     let root = workspace::root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let started = std::time::Instant::now();
@@ -102,6 +105,11 @@ pub fn run(args: &TestArgs) -> Result<()> {
             .map(|(checked, problems)| (checked.saturating_sub(problems.len()), problems.len()));
         tally.step("kernel citations", result);
     }
+    eprintln!(
+        "==> leftovers: the host's network, shared folders and processes as the suite found them"
+    );
+    let result = host_before.and_then(|before| crate::leftovers::check(&before));
+    tally.step("leftovers", result);
     println!(
         "\ntest suite finished in {:.1} min",
         started.elapsed().as_secs_f64() / 60.0
