@@ -62,8 +62,9 @@ pub fn boot(
         .args([
             "-smp",
             "1",
+            // The initramfs is unpacked into memory next to its own copy.
             "-m",
-            "256M",
+            "512M",
             "-nographic",
             "-no-reboot",
             "-nodefaults",
