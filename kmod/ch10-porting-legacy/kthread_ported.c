@@ -18,7 +18,8 @@
  *                      the timer" and a NUL.
  *
  * A request that breaks these rules is answered with an NLMSG_ERROR
- * (-EINVAL, -EMSGSIZE, -EOPNOTSUPP) and queues nothing.
+ * (-EINVAL, -EMSGSIZE, -EOPNOTSUPP) and queues nothing; so is one that
+ * finds NLBOOK_KT_QUEUE_MAX requests queued (-ENOBUFS).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -53,6 +54,8 @@
 
 /* The legacy MAX_PAYLOAD: now a limit that is checked, not a copy size. */
 #define NLBOOK_KT_TEXT_MAX	100
+/* The legacy list had no bound: a sender faster than the thread grew it. */
+#define NLBOOK_KT_QUEUE_MAX	1024
 #define REMIND_DELAY_MS		1000
 
 static const char reply_prefix[] = "kthread: ";
@@ -88,6 +91,7 @@ static struct kt_reminder kt_reminder;
 /* SPIN_LOCK_UNLOCKED is gone: a lock defined this way is known to lockdep. */
 static DEFINE_SPINLOCK(kt_lock);
 static LIST_HEAD(kt_requests);
+static unsigned int kt_queued;
 static DECLARE_WAIT_QUEUE_HEAD(kt_wait);
 /* ANCHOR_END: lock */
 
@@ -183,7 +187,14 @@ static int kt_msg(struct sk_buff *skb, struct nlmsghdr *nlh,
 	memcpy(req->text, text, text_len);
 
 	spin_lock(&kt_lock);
+	if (kt_queued >= NLBOOK_KT_QUEUE_MAX) {
+		spin_unlock(&kt_lock);
+		kfree(req);
+		NL_SET_ERR_MSG_MOD(extack, "too many requests queued");
+		return -ENOBUFS;
+	}
 	list_add_tail(&req->list, &kt_requests);
+	kt_queued++;
 	spin_unlock(&kt_lock);
 	wake_up_interruptible(&kt_wait);
 
@@ -205,8 +216,10 @@ static struct kt_request *kt_next_request(void)
 
 	spin_lock(&kt_lock);
 	req = list_first_entry_or_null(&kt_requests, struct kt_request, list);
-	if (req)
+	if (req) {
 		list_del(&req->list);
+		kt_queued--;
+	}
 	spin_unlock(&kt_lock);
 	return req;
 }
