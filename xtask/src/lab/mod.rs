@@ -271,7 +271,9 @@ pub fn execute(tests: Vec<LabTest>, kernel_names: &[String], mode: Mode) -> Resu
     }
     // Longest first (by test count, a fair proxy): the many-test boots
     // start at once on both workers instead of one of them ending the run.
-    boots.make_contiguous().sort_by_key(|(_, batch)| std::cmp::Reverse(batch.len()));
+    boots
+        .make_contiguous()
+        .sort_by_key(|(_, batch)| std::cmp::Reverse(batch.len()));
     let accel = {
         let probe = boots_dir(&cache)?.join("probe.cpio");
         std::fs::create_dir_all(probe.parent().context("no parent")?)?;
