@@ -7,9 +7,11 @@
 //!   `/var/tmp`, `/dev/shm`, `/run/lock`), the named network namespaces
 //!   (`/run/netns`), the home folder and its `.cargo`, `.config`, `.cache`
 //!   and `.local`. A file counts as changed when its size or modification
-//!   time does, a folder only when it appears or goes (what happens inside
-//!   it is its own listing's business, where it has one). The suite may use
-//!   its work tree, cargo's registry and caches and the grading lock;
+//!   time does, a folder only when it appears or goes (what happens
+//!   inside it is its own listing's business, where it has one). In
+//!   `/tmp`, `/var/tmp` and `/dev/shm` only what appears or changes counts:
+//!   other programs remove their own entries there at any time. The suite
+//!   may use its work tree, cargo's registry and caches and the grading lock;
 //! - processes: every process alive at the end that was not at the start
 //!   and that this run started: it carries the run's mark in its
 //!   environment (which children inherit, whoever re-parents them), or it
@@ -70,6 +72,10 @@ fn watched_dirs() -> Vec<PathBuf> {
     }
     dirs
 }
+
+/// Temporary folders every program shares: what disappears from them is
+/// not compared, only what appears or changes.
+const SCRATCH_DIRS: &[&str] = &["/tmp", "/var/tmp", "/dev/shm"];
 
 /// The environment variable that marks the processes of one run.
 const RUN_MARK: &str = "NETLINK_WORKBOOK_RUN";
@@ -173,7 +179,13 @@ pub fn differences(
         }
     }
     for (path, was) in &before.files {
-        if !is_allowed(path) && !after.files.contains_key(path) {
+        // Shared scratch folders: other programs remove their own entries
+        // there whenever they like, and a suite leaves things behind by
+        // adding, not by taking away.
+        let in_scratch = path
+            .parent()
+            .is_some_and(|dir| SCRATCH_DIRS.iter().any(|s| dir == Path::new(s)));
+        if !is_allowed(path) && !in_scratch && !after.files.contains_key(path) {
             found.push(format!("file: gone: {} (was {was})", path.display()));
         }
     }
@@ -500,7 +512,11 @@ mod tests {
     fn names_every_kind_of_leftover() {
         let before = snapshot(
             &["link 1 lo up", "link 2 eth0 up"],
-            &[("/tmp/kept", "file, 1 bytes"), ("/tmp/deleted", "folder")],
+            &[
+                ("/tmp/kept", "file, 1 bytes"),
+                ("/tmp/removed-by-its-owner", "folder"),
+                ("/run/netns/deleted", "file, 0 bytes"),
+            ],
             &[(1, 5, "init"), (40, 7, "old")],
         );
         let after = snapshot(
@@ -521,7 +537,7 @@ mod tests {
                 "network: gone: link 2 eth0 up",
                 "file: changed: /tmp/kept (was file, 1 bytes, now file, 2 bytes)",
                 "file: new: /tmp/new (folder)",
-                "file: gone: /tmp/deleted (was folder)",
+                "file: gone: /run/netns/deleted (was file, 0 bytes)",
                 "process: left running: 40 qemu-system-x86_64 -m 256",
             ]
         );
