@@ -461,6 +461,14 @@ const READ_PAGE_JS: &str = r##"(() => {
   };
 })()"##;
 
+/// mdBook's page icons (`favicon-<hash>.png`, `.svg`) and the browser's
+/// own `/favicon.ico` probe.
+fn is_icon(url: &str) -> bool {
+    url.rsplit('/')
+        .next()
+        .is_some_and(|file| file.starts_with("favicon"))
+}
+
 /// What loading a page produced.
 #[derive(Debug, Default, PartialEq)]
 struct PageVisit {
@@ -810,7 +818,12 @@ impl Chromium {
                 ("Page.loadEventFired", _) => loaded = true,
                 ("Network.requestWillBeSent", Some(id)) => {
                     let url = params["request"]["url"].as_str().unwrap_or_default();
-                    in_flight.insert(id, url.to_string());
+                    // The browser fetches a page's icon on its own schedule
+                    // and does not always report the load as finished: not
+                    // waited for (a failed icon still counts as a problem).
+                    if !is_icon(url) {
+                        in_flight.insert(id, url.to_string());
+                    }
                 }
                 ("Network.loadingFinished" | "Network.loadingFailed", Some(id)) => {
                     in_flight.remove(&id);
@@ -1030,6 +1043,14 @@ fn check_png(png: &[u8], min_bytes: usize) -> Result<(u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn icons_are_recognised_by_file_name() {
+        assert!(is_icon("http://127.0.0.1:4321/favicon-8114d1fc.png"));
+        assert!(is_icon("http://127.0.0.1:4321/favicon.ico"));
+        assert!(!is_icon("http://127.0.0.1:4321/ch04-nl-table.html"));
+        assert!(!is_icon("http://127.0.0.1:4321/fonts/favicon/x.css/"));
+    }
 
     const ORIGIN: &str = "http://127.0.0.1:4321";
 
