@@ -124,7 +124,11 @@ pub fn dump_on(sock: &NlSocket, seq: u32) -> Result<BTreeSet<Addr>> {
                     bail!("RTM_GETADDR dump: the kernel answered {e:?}");
                 }
                 _ => {
-                    if let Some(Event::New(a)) = parse(&msg) {
+                    // A malformed address message is an error, not a gap
+                    // in the table nobody would notice.
+                    if let Some(Event::New(a)) =
+                        decode(&msg).context("an RTM_GETADDR dump message")?
+                    {
                         found.insert(a);
                     }
                 }

@@ -64,7 +64,7 @@ impl AddrListener {
 
     fn apply(&mut self, datagram: &[u8]) -> Result<()> {
         for msg in NlMsgIter::new(datagram) {
-            match addr::parse(&msg?) {
+            match addr::decode(&msg?).context("an address event")? {
                 Some(Event::New(a)) => {
                     self.table.insert(a);
                 }
