@@ -25,7 +25,7 @@ use serde::Serialize;
 
 use crate::exercises::{self, Exercise, Kind};
 use crate::lab::{self, plan};
-use crate::workspace;
+use crate::{process, workspace};
 
 #[derive(clap::Args, Debug)]
 pub struct GradeArgs {
@@ -660,12 +660,8 @@ fn processes_of(uid: u32) -> usize {
 
 /// The processes (zombies included) whose real uid is `uid`.
 fn pids_of(uid: u32) -> Vec<i32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+    process::pids()
+        .into_iter()
         .filter(|pid| {
             std::fs::read_to_string(format!("/proc/{pid}/status"))
                 .ok()
@@ -938,20 +934,9 @@ fn wait_with_limit(
 
 /// Whether any process (zombies included) is still in process group `pgid`.
 fn group_alive(pgid: i32) -> bool {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return false;
-    };
-    entries.filter_map(|e| e.ok()).any(|e| {
-        std::fs::read_to_string(e.path().join("stat"))
-            .ok()
-            .is_some_and(|stat| {
-                // "pid (comm) state ppid pgrp ...": comm may hold spaces.
-                stat.rsplit_once(')')
-                    .and_then(|(_, rest)| rest.split_whitespace().nth(2))
-                    .and_then(|pgrp| pgrp.parse::<i32>().ok())
-                    == Some(pgid)
-            })
-    })
+    process::pids()
+        .into_iter()
+        .any(|pid| process::stat_of(pid).is_some_and(|stat| stat.pgrp == pgid))
 }
 
 /// Orphans of a killed test (a fork bomb's children) are re-parented to this

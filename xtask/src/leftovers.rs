@@ -25,6 +25,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+use crate::process;
+
 /// What the suite may change: the snapshot ignores these paths.
 fn allowed_paths() -> Vec<PathBuf> {
     let home = home();
@@ -224,33 +226,9 @@ fn this_and_ancestors() -> BTreeSet<i32> {
     let mut pids = BTreeSet::new();
     let mut pid = std::process::id() as i32;
     while pid > 0 && pids.insert(pid) {
-        pid = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|stat| parse_stat(&stat))
-            .map_or(0, |s| s.ppid);
+        pid = process::stat_of(pid).map_or(0, |s| s.ppid);
     }
     pids
-}
-
-/// The fields of /proc/PID/stat the snapshot needs.
-#[derive(Debug, PartialEq)]
-struct Stat {
-    ppid: i32,
-    flags: u64,
-    start: u64,
-}
-
-/// "pid (comm) state ppid ...": comm may hold spaces and parentheses, so
-/// fields are counted from the last ')'.
-fn parse_stat(stat: &str) -> Option<Stat> {
-    let (_, rest) = stat.rsplit_once(')')?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // After the comm: state (0), ppid (1), ..., flags (6), ..., starttime (19).
-    Some(Stat {
-        ppid: fields.get(1)?.parse().ok()?,
-        flags: fields.get(6)?.parse().ok()?,
-        start: fields.get(19)?.parse().ok()?,
-    })
 }
 
 const PF_KTHREAD: u64 = 0x0020_0000;
@@ -269,17 +247,8 @@ fn processes(mark: Option<&str>) -> BTreeMap<(i32, u64), String> {
             })
     };
     let mut all = BTreeMap::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return all;
-    };
-    for pid in entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-    {
-        let Some(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|s| parse_stat(&s))
-        else {
+    for pid in process::pids() {
+        let Some(stat) = process::stat_of(pid) else {
             continue; // gone meanwhile
         };
         if stat.flags & PF_KTHREAD != 0 || !is_ours(pid) {
@@ -587,19 +556,6 @@ mod tests {
             "file: changed: {}",
             root.join("touched").display()
         )));
-    }
-
-    #[test]
-    fn reads_stat_lines_whose_name_holds_spaces() {
-        let line = "42 (a ) b) S 7 42 42 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 12345 0 0";
-        assert_eq!(
-            parse_stat(line),
-            Some(Stat {
-                ppid: 7,
-                flags: 4_194_560,
-                start: 12345
-            })
-        );
     }
 
     #[test]

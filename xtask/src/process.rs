@@ -154,6 +154,49 @@ fn has_cap_sys_admin() -> bool {
         .is_some_and(|caps| caps & (1 << CAP_SYS_ADMIN) != 0)
 }
 
+/// Every process now, by pid (the numeric entries of `/proc`).
+pub fn pids() -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .collect()
+}
+
+/// The fields of `/proc/PID/stat` the tool uses.
+#[derive(Debug, PartialEq)]
+pub struct ProcStat {
+    pub ppid: i32,
+    pub pgrp: i32,
+    /// `PF_*` flags, e.g. `PF_KTHREAD`.
+    pub flags: u64,
+    /// Start time in clock ticks after boot: with the pid, names a process
+    /// even when pids are reused.
+    pub start: u64,
+}
+
+/// `/proc/PID/stat` of `pid`; `None` if it has gone.
+pub fn stat_of(pid: i32) -> Option<ProcStat> {
+    parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses,
+/// so fields are counted from the last ')'.
+pub fn parse_stat(stat: &str) -> Option<ProcStat> {
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After the comm: state (0), ppid (1), pgrp (2), ..., flags (6), ...,
+    // starttime (19).
+    Some(ProcStat {
+        ppid: fields.get(1)?.parse().ok()?,
+        pgrp: fields.get(2)?.parse().ok()?,
+        flags: fields.get(6)?.parse().ok()?,
+        start: fields.get(19)?.parse().ok()?,
+    })
+}
+
 /// Waits for, then holds, an exclusive lock on `path` (created if needed)
 /// for as long as the returned file lives; says so while waiting for
 /// another `what` to finish.
@@ -177,4 +220,24 @@ pub fn exclusive_lock(path: &Path, what: &str) -> Result<std::fs::File> {
         }
     }
     Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_stat_lines_whose_name_holds_spaces() {
+        let line = "42 (a ) b) S 7 42 42 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 12345 0 0";
+        assert_eq!(
+            parse_stat(line),
+            Some(ProcStat {
+                ppid: 7,
+                pgrp: 42,
+                flags: 4_194_560,
+                start: 12345
+            })
+        );
+        assert_eq!(parse_stat("42 (cut short) S 7"), None);
+    }
 }
