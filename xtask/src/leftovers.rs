@@ -25,6 +25,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+use nlbook_common::uapi::{
+    NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, RTM_GETADDR, RTM_GETLINK, RTM_GETROUTE,
+};
+use nlbook_common::{MsgBuilder, NlMsgErr, NlMsgIter, NlSocket, RtAttrIter, rta_align};
+
 use crate::process;
 
 /// What the suite may change: the snapshot ignores these paths.
@@ -270,9 +275,6 @@ fn processes(mark: Option<&str>) -> BTreeMap<(i32, u64), String> {
 
 /// The host's links, addresses and routes, one line each.
 fn network() -> Result<BTreeSet<String>> {
-    const RTM_GETLINK: u16 = 18;
-    const RTM_GETADDR: u16 = 22;
-    const RTM_GETROUTE: u16 = 26;
     let mut lines = BTreeSet::new();
     // The request's fixed header, zeroed: ifinfomsg, ifaddrmsg, rtmsg.
     for (request, fixed_len) in [(RTM_GETLINK, 16), (RTM_GETADDR, 8), (RTM_GETROUTE, 12)] {
@@ -287,87 +289,40 @@ fn network() -> Result<BTreeSet<String>> {
 
 /// The payloads (after the 16-byte header) of the answers to one dump.
 fn rtnl_dump(request: u16, fixed_len: usize) -> Result<Vec<Vec<u8>>> {
-    const NLM_F_REQUEST: u16 = 1;
-    const NLM_F_DUMP: u16 = 0x300;
-    const NLMSG_ERROR: u16 = 2;
-    const NLMSG_DONE: u16 = 3;
-    // SAFETY: plain system call; the descriptor is owned below.
-    let fd = unsafe {
-        libc::socket(
-            libc::AF_NETLINK,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-            libc::NETLINK_ROUTE,
-        )
-    };
-    if fd < 0 {
-        bail!("socket(NETLINK_ROUTE): {}", std::io::Error::last_os_error());
-    }
-    // SAFETY: fd is a fresh descriptor nothing else owns.
-    let socket = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
-    use std::os::fd::AsRawFd;
-    let len = 16 + fixed_len;
-    let mut message = Vec::with_capacity(len);
-    message.extend_from_slice(&(len as u32).to_ne_bytes());
-    message.extend_from_slice(&request.to_ne_bytes());
-    message.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
-    message.extend_from_slice(&1u32.to_ne_bytes());
-    message.extend_from_slice(&0u32.to_ne_bytes());
-    message.resize(len, 0);
-    // SAFETY: the buffer is valid for its length; to the kernel (no address).
-    let sent = unsafe { libc::send(socket.as_raw_fd(), message.as_ptr().cast(), len, 0) };
-    if sent < 0 {
-        bail!(
-            "sending a dump request: {}",
-            std::io::Error::last_os_error()
-        );
-    }
+    let sock = NlSocket::open(libc::NETLINK_ROUTE)?;
+    let datagram = MsgBuilder::new(request, NLM_F_REQUEST | NLM_F_DUMP, 1)
+        .fixed(&vec![0; fixed_len])
+        .finish()?;
+    sock.send_to(&datagram, 0, 0)?;
     let mut answers = Vec::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        // SAFETY: the buffer is valid for its length.
-        let got = unsafe { libc::recv(socket.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-        if got < 0 {
-            bail!("reading a dump: {}", std::io::Error::last_os_error());
+        let got = sock.recv(&mut buf).context("reading a dump")?;
+        if got.truncated() {
+            bail!("a dump datagram did not fit in {} bytes", buf.len());
         }
-        let mut rest = &buf[..got as usize];
-        while rest.len() >= 16 {
-            let msg_len = u32::from_ne_bytes(rest[0..4].try_into()?) as usize;
-            let msg_type = u16::from_ne_bytes(rest[4..6].try_into()?);
-            if msg_len < 16 || msg_len > rest.len() {
-                bail!("a malformed answer to a dump ({msg_len} bytes)");
-            }
-            match msg_type {
+        for msg in NlMsgIter::new(&buf[..got.len]) {
+            let msg = msg.context("an answer to a dump")?;
+            match msg.header.nlmsg_type {
                 NLMSG_DONE => return Ok(answers),
                 NLMSG_ERROR => {
-                    let errno = rest
-                        .get(16..20)
-                        .map_or(0, |e| i32::from_ne_bytes(e.try_into().unwrap_or_default()));
-                    bail!(
-                        "the kernel refused a dump: {}",
-                        std::io::Error::from_raw_os_error(-errno)
-                    );
+                    if let Some(errno) = NlMsgErr::parse(&msg)?.errno() {
+                        bail!("the kernel refused a dump: {errno}");
+                    }
                 }
-                _ => answers.push(rest[16..msg_len].to_vec()),
+                _ => answers.push(msg.payload.to_vec()),
             }
-            rest = rest.get(msg_len.next_multiple_of(4)..).unwrap_or(&[]);
         }
     }
 }
 
-/// The attributes after a fixed header, by type (nested flag cleared).
+/// The attributes after a fixed header, by type (nested flag cleared); the
+/// walk ends at the first malformed one.
 fn attributes(payload: &[u8], fixed_len: usize) -> BTreeMap<u16, &[u8]> {
-    let mut attrs = BTreeMap::new();
-    let mut rest = payload.get(fixed_len.next_multiple_of(4)..).unwrap_or(&[]);
-    while rest.len() >= 4 {
-        let len = u16::from_ne_bytes([rest[0], rest[1]]) as usize;
-        let kind = u16::from_ne_bytes([rest[2], rest[3]]) & 0x3fff;
-        if len < 4 || len > rest.len() {
-            break;
-        }
-        attrs.insert(kind, &rest[4..len]);
-        rest = rest.get(len.next_multiple_of(4)..).unwrap_or(&[]);
-    }
-    attrs
+    RtAttrIter::new(payload.get(rta_align(fixed_len)..).unwrap_or_default())
+        .map_while(Result::ok)
+        .map(|attr| (attr.kind(), attr.payload))
+        .collect()
 }
 
 fn u32_of(bytes: Option<&&[u8]>) -> Option<u32> {
@@ -405,7 +360,7 @@ fn describe(request: u16, payload: &[u8], fixed_len: usize) -> Option<String> {
     let fixed = payload.get(..fixed_len)?;
     let attrs = attributes(payload, fixed_len);
     Some(match request {
-        18 => {
+        RTM_GETLINK => {
             const IFF_UP: u32 = 1;
             let index = i32::from_ne_bytes(fixed[4..8].try_into().ok()?);
             let flags = u32::from_ne_bytes(fixed[8..12].try_into().ok()?);
@@ -422,7 +377,7 @@ fn describe(request: u16, payload: &[u8], fixed_len: usize) -> Option<String> {
                 u32_of(attrs.get(&10)).unwrap_or(0),
             )
         }
-        22 => {
+        RTM_GETADDR => {
             let local = attrs.get(&2).or(attrs.get(&1)); // IFA_LOCAL, IFA_ADDRESS
             format!(
                 "address {}/{} on link {}",

@@ -102,6 +102,8 @@ pub const RTM_NEWADDR: u16 = 20;
 pub const RTM_DELADDR: u16 = 21;
 /// With `NLM_F_DUMP`: every address.
 pub const RTM_GETADDR: u16 = 22;
+/// With `NLM_F_DUMP`: every route.
+pub const RTM_GETROUTE: u16 = 26;
 
 // if_addr.h: struct ifaddrmsg, the fixed part of every address message
 /// `sizeof(struct ifaddrmsg)`: family u8, prefixlen u8, flags u8, scope u8,
