@@ -24,7 +24,7 @@ use crate::{process, provision, workspace};
 #[derive(clap::Args)]
 pub struct BenchArgs {
     /// Rounds: each round runs every implementation of every case once.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=100))]
     rounds: u32,
     /// Tiny message counts, one round; checks that every run gives a sane
     /// result and keeps the committed results untouched.
@@ -46,7 +46,7 @@ struct CaseSpec {
     smoke_messages: u64,
 }
 
-const CASES: [CaseSpec; 6] = [
+const CASES: [CaseSpec; 7] = [
     CaseSpec {
         name: "mcast-1",
         unit: "msg/s",
@@ -59,7 +59,7 @@ const CASES: [CaseSpec; 6] = [
         name: "mcast-4",
         unit: "msg/s",
         what: "USERSOCK multicast, 1 sender -> 4 receivers (messages sent)",
-        messages: 100_000,
+        messages: 200_000,
         strace_messages: 20_000,
         smoke_messages: 300,
     },
@@ -91,7 +91,15 @@ const CASES: [CaseSpec; 6] = [
         name: "recv-batched",
         unit: "msg/s",
         what: "unicast stream, 64 messages per datagram",
-        messages: 4_000_000,
+        messages: 16_000_000,
+        strace_messages: 640_000,
+        smoke_messages: 6_400,
+    },
+    CaseSpec {
+        name: "codec",
+        unit: "msg/s",
+        what: "no socket: recv-batched's datagrams written and read back in memory",
+        messages: 32_000_000,
         strace_messages: 640_000,
         smoke_messages: 6_400,
     },

@@ -62,17 +62,22 @@ pub enum Case {
     RecvSingle,
     /// The same stream, [`BATCH`] messages per datagram: messages/s.
     RecvBatched,
+    /// No socket: [`BATCH`] messages per datagram written into a buffer
+    /// and read back, as the stream's sender and receiver do: messages/s.
+    /// What `recv-batched` spends in user space.
+    Codec,
 }
 
 impl Case {
     /// Every case, in the order reports list them.
-    pub const ALL: [Case; 6] = [
+    pub const ALL: [Case; 7] = [
         Case::Mcast1,
         Case::Mcast4,
         Case::PingPong,
         Case::KernelGetlink,
         Case::RecvSingle,
         Case::RecvBatched,
+        Case::Codec,
     ];
 
     /// The name on the command line and in the result line.
@@ -84,6 +89,7 @@ impl Case {
             Case::KernelGetlink => "kernel-getlink",
             Case::RecvSingle => "recv-single",
             Case::RecvBatched => "recv-batched",
+            Case::Codec => "codec",
         }
     }
 
@@ -225,15 +231,17 @@ impl StreamTally {
     #[inline]
     pub fn record(&mut self, index: u64) -> Result<()> {
         if index < self.next_index {
-            bail!(
-                "message {index} after message {}: out of order",
-                self.next_index - 1
-            );
+            return Err(out_of_order(index, self.next_index - 1));
         }
         self.next_index = index + 1;
         self.received += 1;
         Ok(())
     }
+}
+
+#[cold]
+fn out_of_order(index: u64, previous: u64) -> anyhow::Error {
+    anyhow::anyhow!("message {index} after message {previous}: out of order")
 }
 
 /// A receiver's socket options, for every implementation alike: a receive
@@ -271,6 +279,15 @@ pub trait Implementation {
     fn join(sock: &Self::Socket, group: u32) -> Result<()>;
     /// The port id the kernel gave the socket.
     fn portid(sock: &Self::Socket) -> Result<u32>;
+    /// Where a sender builds its datagrams, allocated once per run.
+    type Outgoing;
+    /// Room for datagrams of up to `batch` messages.
+    fn outgoing(batch: usize) -> Self::Outgoing;
+    /// Writes messages `first..first + count` into `out`; returns the
+    /// datagram's bytes.
+    fn fill(out: &mut Self::Outgoing, first: u64, count: usize) -> Result<&[u8]>;
+    /// Checks every message of a received datagram and records it.
+    fn read(datagram: &[u8], tally: &mut StreamTally) -> Result<()>;
     /// Send `messages` benchmark messages to `to`, `batch` per datagram.
     fn send_stream(sock: &Self::Socket, to: Destination, messages: u64, batch: usize)
     -> Result<()>;
@@ -286,16 +303,77 @@ pub trait Implementation {
     fn get_link(sock: &Self::Socket, messages: u64) -> Result<()>;
 }
 
+// ANCHOR: cpus
+/// The two CPUs a case runs on: senders (and single-threaded cases) on the
+/// first the process may use, receivers on the second. Left to the
+/// scheduler, `mcast-4`'s five threads on two cores ran between 126 k and
+/// 477 k messages/s from one run to the next, in every implementation;
+/// pinned, within a few percent. One CPU allowed: both are that one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cpus {
+    /// Where the sending thread runs.
+    pub sender: usize,
+    /// Where every receiving thread runs.
+    pub receiver: usize,
+}
+
+impl Cpus {
+    /// The first two CPUs of the calling thread's affinity mask: call it
+    /// before any thread is pinned (a new thread inherits its creator's).
+    pub fn pick() -> Result<Cpus> {
+        // SAFETY: an all-zero cpu_set_t is the empty set.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        // SAFETY: set is a valid cpu_set_t and the size says so.
+        let rc = unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) };
+        if rc < 0 {
+            return Err(std::io::Error::last_os_error()).context("sched_getaffinity");
+        }
+        let mut allowed = (0..libc::CPU_SETSIZE as usize)
+            // SAFETY: cpu is below CPU_SETSIZE.
+            .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) });
+        let Some(sender) = allowed.next() else {
+            bail!("sched_getaffinity: no CPU allowed");
+        };
+        Ok(Cpus {
+            sender,
+            receiver: allowed.next().unwrap_or(sender),
+        })
+    }
+}
+
+/// Keeps the calling thread on `cpu` from now on.
+pub fn pin_to(cpu: usize) -> Result<()> {
+    // SAFETY: an all-zero cpu_set_t is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: set is a valid cpu_set_t; pick() found cpu in a mask, so it
+    // is below CPU_SETSIZE.
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    // SAFETY: set is a valid cpu_set_t and the size says so; pid 0 is the
+    // calling thread.
+    if unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) } < 0 {
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("sched_setaffinity(CPU {cpu})"));
+    }
+    Ok(())
+}
+// ANCHOR_END: cpus
+
 /// Run `case` with implementation `I`. Call it in a fresh network namespace
 /// (see [`run_in_fresh_netns`]).
 pub fn run_case<I: Implementation>(case: Case, messages: u64) -> Result<Outcome> {
+    let cpus = Cpus::pick()?;
     match case {
-        Case::Mcast1 => stream::<I>(messages, 1, true, 1),
-        Case::Mcast4 => stream::<I>(messages, 4, true, 1),
-        Case::RecvSingle => stream::<I>(messages, 1, false, 1),
-        Case::RecvBatched => stream::<I>(messages, 1, false, BATCH),
-        Case::PingPong => pingpong::<I>(messages),
+        Case::Mcast1 => stream::<I>(cpus, messages, 1, true, 1),
+        Case::Mcast4 => stream::<I>(cpus, messages, 4, true, 1),
+        Case::RecvSingle => stream::<I>(cpus, messages, 1, false, 1),
+        Case::RecvBatched => stream::<I>(cpus, messages, 1, false, BATCH),
+        Case::PingPong => pingpong::<I>(cpus, messages),
+        Case::Codec => {
+            pin_to(cpus.sender)?;
+            codec::<I>(messages)
+        }
         Case::KernelGetlink => {
+            pin_to(cpus.sender)?;
             let sock = I::open(libc::NETLINK_ROUTE)?;
             prepare_receiver(&sock)?;
             let start = Instant::now();
@@ -317,6 +395,7 @@ pub fn run_in_fresh_netns<I: Implementation>(case: Case, messages: u64) -> Resul
 }
 
 fn stream<I: Implementation>(
+    cpus: Cpus,
     messages: u64,
     receivers: usize,
     multicast: bool,
@@ -348,15 +427,19 @@ fn stream<I: Implementation>(
             .map(|sock| {
                 let ready = &ready;
                 scope.spawn(move || {
+                    // Pinned before the barrier, failed or not: a thread
+                    // that left early would leave the others waiting.
+                    let pinned = pin_to(cpus.receiver);
                     ready.wait();
-                    let tally = I::receive_stream(sock, messages);
+                    let tally = pinned.and_then(|()| I::receive_stream(sock, messages));
                     (tally, Instant::now())
                 })
             })
             .collect();
+        let pinned = pin_to(cpus.sender);
         ready.wait();
         let start = Instant::now();
-        let sent = I::send_stream(&sender, to, messages, batch);
+        let sent = pinned.and_then(|()| I::send_stream(&sender, to, messages, batch));
         let mut outcome = Outcome::default();
         let mut end = start;
         for thread in threads {
@@ -375,14 +458,47 @@ fn stream<I: Implementation>(
     })
 }
 
-fn pingpong<I: Implementation>(messages: u64) -> Result<Outcome> {
+// ANCHOR: codec
+/// `recv-batched` without the kernel: the sender's [`Implementation::fill`]
+/// and the receiver's [`Implementation::read`], one after the other on one
+/// thread, [`BATCH`] messages at a time.
+fn codec<I: Implementation>(messages: u64) -> Result<Outcome> {
+    let mut out = I::outgoing(BATCH);
+    let mut tally = StreamTally::default();
+    let start = Instant::now();
+    let mut done = 0;
+    while done < messages {
+        let count = BATCH.min((messages - done) as usize);
+        let datagram = I::fill(&mut out, done, count)?;
+        // As if the bytes had gone through the kernel: the compiler may not
+        // decode what it just encoded from its registers.
+        I::read(std::hint::black_box(datagram), &mut tally)?;
+        done += count as u64;
+    }
+    Ok(Outcome {
+        elapsed: start.elapsed(),
+        delivered: tally.received,
+        drops: messages.saturating_sub(tally.received),
+        overruns: 0,
+    })
+}
+// ANCHOR_END: codec
+
+fn pingpong<I: Implementation>(cpus: Cpus, messages: u64) -> Result<Outcome> {
     let client = I::open(libc::NETLINK_USERSOCK)?;
     let server = I::open(libc::NETLINK_USERSOCK)?;
     prepare_receiver(&client)?;
     prepare_receiver(&server)?;
     let (client_port, server_port) = (I::portid(&client)?, I::portid(&server)?);
     std::thread::scope(|scope| {
-        let echo = scope.spawn(|| I::echo(&server, client_port, messages));
+        // Both ends on one CPU: on two, every round trip is two
+        // cross-CPU wake-ups, and the case measures how fast an idle CPU
+        // wakes (about 45 us here), the same for every implementation.
+        let echo = scope.spawn(|| {
+            pin_to(cpus.sender)?;
+            I::echo(&server, client_port, messages)
+        });
+        pin_to(cpus.sender)?;
         let start = Instant::now();
         let pinged = I::ping(&client, server_port, messages);
         let elapsed = start.elapsed();
@@ -460,6 +576,44 @@ mod tests {
             assert_eq!(Case::from_name(case.name()), Some(case));
         }
         assert_eq!(Case::from_name("mcast-2"), None);
+    }
+
+    /// Both codecs write the same bytes, read each other's datagrams, and
+    /// refuse a datagram that ends inside a message.
+    #[test]
+    fn raw_and_neli_datagrams_are_the_same_bytes() {
+        use crate::raw::Raw;
+        use crate::with_neli::Neli;
+        let (mut raw_out, mut neli_out) = (Raw::outgoing(BATCH), Neli::outgoing(BATCH));
+        let raw = Raw::fill(&mut raw_out, 100, 3).unwrap().to_vec();
+        let neli = Neli::fill(&mut neli_out, 100, 3).unwrap().to_vec();
+        assert_eq!(raw.len(), 3 * MSG_SPACE);
+        assert_eq!(raw, neli);
+        for read in [Raw::read, Neli::read] {
+            let mut tally = StreamTally::default();
+            read(&raw, &mut tally).unwrap();
+            assert_eq!((tally.received, tally.next_index), (3, 103));
+            assert!(read(&raw[..raw.len() - 4], &mut StreamTally::default()).is_err());
+        }
+    }
+
+    #[test]
+    fn the_codec_case_delivers_every_message() {
+        for outcome in [
+            codec::<crate::raw::Raw>(1000).unwrap(),
+            codec::<crate::with_neli::Neli>(1000).unwrap(),
+        ] {
+            assert_eq!((outcome.delivered, outcome.drops), (1000, 0));
+        }
+    }
+
+    #[test]
+    fn the_cpus_are_ones_this_thread_may_use() {
+        let cpus = Cpus::pick().unwrap();
+        std::thread::scope(|scope| {
+            scope.spawn(|| pin_to(cpus.receiver).unwrap());
+            scope.spawn(|| pin_to(cpus.sender).unwrap());
+        });
     }
 
     #[test]

@@ -115,20 +115,52 @@ impl Implementation for Raw {
         Ok(sock.portid()?)
     }
 
+    // ANCHOR: codec
+    type Outgoing = Vec<u8>;
+
+    fn outgoing(batch: usize) -> Vec<u8> {
+        vec![0u8; batch * MSG_SPACE]
+    }
+
+    fn fill(out: &mut Vec<u8>, first: u64, count: usize) -> Result<&[u8]> {
+        let room = out.len();
+        let Some(datagram) = out.get_mut(..count * MSG_SPACE) else {
+            bail!("{count} messages do not fit a {room}-byte buffer");
+        };
+        for (message, index) in datagram.chunks_exact_mut(MSG_SPACE).zip(first..) {
+            write_message(message, index)?;
+        }
+        Ok(datagram)
+    }
+
+    fn read(datagram: &[u8], tally: &mut StreamTally) -> Result<()> {
+        // Counted in a local copy, stored once per datagram: through
+        // `tally` every message would store both counters to memory.
+        let mut counted = *tally;
+        // Every message of the datagram, checked where it lies.
+        let messages = datagram.chunks_exact(MSG_SPACE);
+        let rest = messages.remainder();
+        for message in messages {
+            counted.record(message_index(message)?)?;
+        }
+        if !rest.is_empty() {
+            message_index(rest)?;
+        }
+        *tally = counted;
+        Ok(())
+    }
+    // ANCHOR_END: codec
+
     // ANCHOR: send_stream
     fn send_stream(sock: &NlSocket, to: Destination, messages: u64, batch: usize) -> Result<()> {
         let dest = destination(to);
         // One buffer for the whole run, written in place for each datagram.
-        let mut datagram = vec![0u8; batch * MSG_SPACE];
+        let mut out = Self::outgoing(batch);
         let mut sent = 0;
         while sent < messages {
-            let mut len = 0;
-            while len < datagram.len() && sent < messages {
-                write_message(&mut datagram[len..], sent)?;
-                len += MSG_SPACE;
-                sent += 1;
-            }
-            send_plain(sock, &datagram[..len], &dest)?;
+            let count = batch.min((messages - sent) as usize);
+            send_plain(sock, Self::fill(&mut out, sent, count)?, &dest)?;
+            sent += count as u64;
         }
         Ok(())
     }
@@ -149,10 +181,7 @@ impl Implementation for Raw {
                 Err(e) if e.errno == Errno(libc::EAGAIN) => break,
                 Err(e) => return Err(e.into()),
             };
-            // Every message of the datagram, checked where it lies.
-            for message in buf[..len].chunks(MSG_SPACE) {
-                tally.record(message_index(message)?)?;
-            }
+            Self::read(&buf[..len], &mut tally)?;
         }
         Ok(tally)
     }

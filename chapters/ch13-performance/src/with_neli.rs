@@ -2,9 +2,9 @@
 //! (`neli::socket::NlSocket`) for the system calls, neli's `Nlmsghdr` to
 //! build and decode every message.
 //!
-//! Three things neli's convenience layer (`NlSocketHandle`) does on every
-//! call cost more than the system call's own work for small messages, so
-//! these loops go one level down (see the chapter):
+//! Four things neli does on every call cost more than the system call's
+//! own work for small messages, so these loops go around them (see the
+//! chapter):
 //!
 //! - `NlSocketHandle::recv` hands out a pooled 32 KiB buffer and, when the
 //!   caller is done, resizes it back to 32 KiB, zero-filling everything past
@@ -14,6 +14,9 @@
 //!   loop serialises into one `Cursor<Vec<u8>>`, rewound per datagram.
 //! - A `Buffer` payload is a `Vec` per message. Here the payload is a
 //!   fixed-size struct deriving neli's traits: decoded without allocating.
+//! - `NlSocket::recv` returns the sender's groups as a `Vec`, allocated for
+//!   every multicast message. The stream receiver calls `recv(2)` on neli's
+//!   descriptor ([`recv_unaddressed`]).
 //!
 //! neli sends with `send()`, to the address the socket is connected to, so
 //! the destination is set once with `connect()` on its descriptor.
@@ -167,6 +170,33 @@ fn send(sock: &NlSocket, datagram: &[u8], to: Destination) -> Result<()> {
     }
 }
 
+// ANCHOR: recv_unaddressed
+/// `recv(2)` on neli's descriptor. `NlSocket::recv` asks the kernel for the
+/// sender's address and hands back the sender's groups as `Groups`, a `Vec`:
+/// for a multicast message, one allocation and one free per `recv`. The
+/// stream loops need neither. Returns the bytes received.
+fn recv_unaddressed(sock: &NlSocket, buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        // SAFETY: buf is valid for writes of buf.len() bytes.
+        let n = unsafe {
+            libc::recv(
+                sock.as_raw_fd(),
+                buf.as_mut_ptr().cast::<libc::c_void>(),
+                buf.len(),
+                0,
+            )
+        };
+        if let Ok(n) = usize::try_from(n) {
+            return Ok(n);
+        }
+        let err = std::io::Error::last_os_error();
+        if err.kind() != std::io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+// ANCHOR_END: recv_unaddressed
+
 impl Implementation for Neli {
     type Socket = NlSocket;
 
@@ -187,23 +217,43 @@ impl Implementation for Neli {
         Ok(sock.pid()?)
     }
 
+    // ANCHOR: codec
+    /// One serialisation buffer for the run: rewound, then overwritten.
+    type Outgoing = Cursor<Vec<u8>>;
+
+    fn outgoing(batch: usize) -> Cursor<Vec<u8>> {
+        Cursor::new(Vec::with_capacity(batch * crate::MSG_SPACE))
+    }
+
+    fn fill(out: &mut Cursor<Vec<u8>>, first: u64, count: usize) -> Result<&[u8]> {
+        out.set_position(0);
+        for index in first..first + count as u64 {
+            message(index)?.to_bytes(out)?;
+        }
+        let len = out.position() as usize;
+        Ok(&out.get_ref()[..len])
+    }
+
+    fn read(datagram: &[u8], tally: &mut StreamTally) -> Result<()> {
+        // Decode each message straight from the received bytes.
+        let mut cursor = Cursor::new(datagram);
+        while (cursor.position() as usize) < datagram.len() {
+            let msg = Nlmsghdr::<u16, BenchBody>::from_bytes(&mut cursor)?;
+            tally.record(index_of(&msg)?)?;
+        }
+        Ok(())
+    }
+    // ANCHOR_END: codec
+
     // ANCHOR: send_stream
     fn send_stream(sock: &NlSocket, to: Destination, messages: u64, batch: usize) -> Result<()> {
         connect(sock, to)?;
-        // One serialisation buffer for the run: rewound, then overwritten.
-        let mut datagram = Cursor::new(Vec::with_capacity(batch * crate::MSG_SPACE));
+        let mut out = Self::outgoing(batch);
         let mut sent = 0;
         while sent < messages {
-            datagram.set_position(0);
-            for _ in 0..batch {
-                if sent == messages {
-                    break;
-                }
-                message(sent)?.to_bytes(&mut datagram)?;
-                sent += 1;
-            }
-            let len = datagram.position() as usize;
-            send(sock, &datagram.get_ref()[..len], to)?;
+            let count = batch.min((messages - sent) as usize);
+            send(sock, Self::fill(&mut out, sent, count)?, to)?;
+            sent += count as u64;
         }
         Ok(())
     }
@@ -214,8 +264,8 @@ impl Implementation for Neli {
         let mut buf = vec![0u8; RECV_BUF];
         let mut tally = StreamTally::default();
         while tally.next_index < messages {
-            let len = match sock.recv(&mut buf[..], Msg::empty()) {
-                Ok((len, _groups)) => len,
+            let len = match recv_unaddressed(sock, &mut buf) {
+                Ok(len) => len,
                 Err(e) if errno_of(&e) == Some(Errno(libc::ENOBUFS)) => {
                     tally.overruns += 1;
                     continue;
@@ -223,12 +273,7 @@ impl Implementation for Neli {
                 Err(e) if errno_of(&e) == Some(Errno(libc::EAGAIN)) => break,
                 Err(e) => return Err(e).context("recv(AF_NETLINK)"),
             };
-            // Decode each message straight from the received bytes.
-            let mut datagram = Cursor::new(&buf[..len]);
-            while (datagram.position() as usize) < len {
-                let msg = Nlmsghdr::<u16, BenchBody>::from_bytes(&mut datagram)?;
-                tally.record(index_of(&msg)?)?;
-            }
+            Self::read(&buf[..len], &mut tally)?;
         }
         Ok(tally)
     }
