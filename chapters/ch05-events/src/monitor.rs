@@ -47,8 +47,9 @@ pub const AUTH: (&str, [u8; 32], u32) = ("hmac(sha256)", *b"0123456789abcdef0123
 // ANCHOR_END: sa
 
 /// The port id the requesting socket binds to: fixed, so that the output
-/// is the same on every run.
-pub const REQUESTER_PORTID: u32 = 0x0005_0005;
+/// is the same on every run, and above PID_MAX_LIMIT (0x400000), so that it
+/// is never the process id the first socket autobound to.
+pub const REQUESTER_PORTID: u32 = 0x0050_0005;
 
 /// How long to wait for an ACK.
 const ACK_TIMEOUT: Duration = Duration::from_secs(5);

@@ -2,8 +2,8 @@
 //! kernel answers when the number is taken.
 //!
 //! Runs in a fresh network namespace of its own (root, or `unshare -Urn`).
-//! The port ids it chooses (4242, 4243, 4244) are its own constants; the
-//! process id is never printed.
+//! The port ids it chooses (4242424 and the two after it) are its own
+//! constants; the process id is never printed.
 
 use std::process::ExitCode;
 
@@ -15,8 +15,11 @@ use nlbook_common::{NlSocket, SysError, exit_code};
 
 const PROGRAM: &str = "ch02-bind";
 
-/// The port id the program binds explicitly, and two more.
-const CHOSEN: u32 = 4242;
+/// The port id the program binds explicitly, and two more. Above
+/// PID_MAX_LIMIT (4194304), so never a process id: socket C below binds
+/// the process id, which would collide with a small chosen number in the
+/// one run out of many thousands where the process id is that number.
+const CHOSEN: u32 = 4_242_424;
 
 fn main() -> ExitCode {
     if let Err(usage) = nlbook_common::no_arguments(PROGRAM) {
