@@ -47,8 +47,16 @@ pub fn render_source(text: &str) -> Result<Diagram> {
     let rows = art.lines().count();
     let (width, height) = ((columns + 2) as f32 * 8.75, (rows + 1) as f32 * 16.0);
     // svgbob panics on what it cannot render; that is a broken source here.
+    // Drawn in the page theme's colours (mdBook's --fg and --bg), so a
+    // diagram is not a white box in the dark themes.
+    let settings = svgbob::Settings {
+        stroke_color: "var(--fg)".into(),
+        fill_color: "var(--fg)".into(),
+        background: "var(--bg)".into(),
+        ..svgbob::Settings::default()
+    };
     let svg = std::panic::catch_unwind(|| {
-        svgbob::to_svg_with_override_size(&art, &svgbob::Settings::default(), width, height)
+        svgbob::to_svg_with_override_size(&art, &settings, width, height)
     })
     .map_err(|_| anyhow::anyhow!("svgbob could not render the picture"))?;
     // What follows the marker definitions, less the white backdrop, is the picture.
