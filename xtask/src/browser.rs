@@ -78,7 +78,7 @@ pub fn check(root: &Path) -> Result<(usize, usize)> {
     let scratch = target.join("tmp");
     // The pages are checked in a copy: a rebuild meanwhile (`cargo xtask
     // serve` rebuilds on every change) cannot pull files from under them.
-    let copy = RemovedOnDrop(scratch.join(format!("browser-book-{}", std::process::id())));
+    let copy = crate::RemovedOnDrop(scratch.join(format!("browser-book-{}", std::process::id())));
     copy_dir(&built, &copy.0)?;
     let html = copy.0.as_path();
     let pages = html_pages(html)?;
@@ -264,15 +264,6 @@ fn join(items: impl IntoIterator<Item = impl std::fmt::Display>) -> String {
         .map(|i| i.to_string())
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// A directory removed, with what it holds, when this is dropped.
-struct RemovedOnDrop(PathBuf);
-
-impl Drop for RemovedOnDrop {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Copies the tree `from` to `to`, replacing whatever `to` held.

@@ -532,7 +532,7 @@ pub fn ensure_sandbox_works() -> Result<std::fs::File> {
         );
     }
     let root = workspace::root();
-    for private in ["/tmp", "/var/tmp", "/dev/shm"] {
+    for private in ["/tmp", "/var/tmp", "/dev/shm", "/run"] {
         if root.starts_with(private) {
             bail!(
                 "grading gives each test a private {private}, which would hide this workbook at {}: \
@@ -578,17 +578,42 @@ pub fn ensure_sandbox_works() -> Result<std::fs::File> {
     )?;
     let only_lo = net.output.lines().count() == 3 && net.output.contains("lo:");
     let bomb_held = bomb.output.contains("fork") && processes_of(NOBODY) <= nobody_before;
-    if !bomb_held || !hang.outcome.contains("killed after") || !only_lo {
+    let services_hidden = host_services_hidden(sh, root_dir)?;
+    if !bomb_held || !hang.outcome.contains("killed after") || !only_lo || !services_hidden {
         bail!(
-            "the grading sandbox does not hold: fork bomb: {} {}; hang: {} {}; network: {}",
+            "the grading sandbox does not hold: fork bomb: {} {}; hang: {} {}; network: {}; \
+             a world-writable Unix socket in /run visible: {}",
             bomb.outcome,
             bomb.output,
             hang.outcome,
             hang.output,
-            net.output
+            net.output,
+            !services_hidden
         );
     }
     Ok(lock)
+}
+
+/// Whether graded code cannot see a world-writable Unix socket that a host
+/// service put in /run (where the system bus, the journal and the container
+/// daemons listen): the probe makes one and looks for it from the sandbox.
+fn host_services_hidden(sh: &Path, root_dir: &Path) -> Result<bool> {
+    let probe = Path::new("/run").join(format!(
+        "netlink-workbook-grading-probe-{}.sock",
+        std::process::id()
+    ));
+    let _listener = std::os::unix::net::UnixListener::bind(&probe)
+        .with_context(|| format!("creating the sandbox probe {}", probe.display()))?;
+    let removed = crate::RemovedOnDrop(probe.clone());
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&removed.0, std::fs::Permissions::from_mode(0o777))
+        .with_context(|| format!("chmod {}", probe.display()))?;
+    let script = format!(
+        "if test -S '{}'; then echo visible; else echo hidden; fi",
+        probe.display()
+    );
+    let looked = run_sandboxed(sh, &["-c", &script], root_dir, TEST_WALL)?;
+    Ok(looked.success && looked.output.trim() == "hidden")
 }
 
 /// The machine-wide grading lock: in /run/lock, where every checkout of the
@@ -748,7 +773,9 @@ fn sandbox_child(map: &[u8]) -> std::io::Result<()> {
     write_proc(c"/proc/self/gid_map", map)?;
     // Every file system read-only (world-writable places such as /run/lock
     // included), then small private temporary folders, so no test can leave
-    // a file behind or fill the disk.
+    // a file behind or fill the disk. An empty /run as well: the host's
+    // services listen there on Unix sockets (the system bus, the journal,
+    // container daemons), and a read-only mount does not stop connect().
     let read_only = libc::mount_attr {
         attr_set: libc::MOUNT_ATTR_RDONLY,
         attr_clr: 0,
@@ -773,7 +800,7 @@ fn sandbox_child(map: &[u8]) -> std::io::Result<()> {
             &read_only as *const libc::mount_attr,
             std::mem::size_of::<libc::mount_attr>(),
         ) as libc::c_int)?;
-        for dir in [c"/tmp", c"/var/tmp", c"/dev/shm"] {
+        for dir in [c"/tmp", c"/var/tmp", c"/dev/shm", c"/run"] {
             if libc::access(dir.as_ptr(), libc::F_OK) == 0 {
                 check(libc::mount(
                     c"tmpfs".as_ptr(),

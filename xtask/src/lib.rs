@@ -25,3 +25,16 @@ use std::path::PathBuf;
 pub fn cache_dir() -> PathBuf {
     workspace::root().join("target")
 }
+
+/// A file, or a folder with what it holds, removed when this is dropped.
+pub struct RemovedOnDrop(pub PathBuf);
+
+impl Drop for RemovedOnDrop {
+    fn drop(&mut self) {
+        let _ = if self.0.is_dir() {
+            std::fs::remove_dir_all(&self.0)
+        } else {
+            std::fs::remove_file(&self.0)
+        };
+    }
+}
