@@ -56,44 +56,28 @@ static void die(const char *what)
 }
 
 /*
- * The two CPUs a case runs on: senders (and single-threaded cases) on the
- * first the process may use, receivers on the second. Left to the
- * scheduler, mcast-4's five threads on two cores ran between 126 k and
- * 477 k messages/s from one run to the next; pinned, within a few percent.
- * One CPU allowed: both are that one. Picked in main, before any pinning.
+ * Keeps the calling thread, and every thread it starts from now on, on one
+ * CPU: the first the process may use. On one CPU a case measures what its
+ * messages cost in CPU time; on two it measured the scheduler (see
+ * pin_to_one_cpu() in ../src/lib.rs).
  */
-static int sender_cpu, receiver_cpu;
-
-static void pick_cpus(void)
+static void pin_to_one_cpu(void)
 {
-	cpu_set_t set;
-	int found = 0;
+	cpu_set_t set, one;
 
 	if (sched_getaffinity(0, sizeof(set), &set) < 0)
 		die("sched_getaffinity");
-	for (int cpu = 0; cpu < CPU_SETSIZE && found < 2; cpu++) {
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
 		if (!CPU_ISSET(cpu, &set))
 			continue;
-		if (found++ == 0)
-			sender_cpu = receiver_cpu = cpu;
-		else
-			receiver_cpu = cpu;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		if (sched_setaffinity(0, sizeof(one), &one) < 0)
+			die("sched_setaffinity");
+		return;
 	}
-	if (!found) {
-		errno = EINVAL;
-		die("sched_getaffinity: no CPU allowed");
-	}
-}
-
-/* Keeps the calling thread on `cpu` from now on. */
-static void pin_to(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set) < 0)
-		die("sched_setaffinity");
+	errno = EINVAL;
+	die("sched_getaffinity: no CPU allowed");
 }
 
 static uint64_t now_ns(void)
@@ -223,7 +207,6 @@ static void *receive_stream(void *arg)
 {
 	struct receiver *r = arg;
 	static __thread unsigned char buf[RECV_BUF];
-	pin_to(receiver_cpu);
 	pthread_barrier_wait(r->ready);
 	while (r->tally.received < r->expected) {
 		ssize_t n = recv(r->fd, buf, sizeof(buf), 0);
@@ -280,7 +263,6 @@ static struct result stream(uint64_t messages, int receivers, int multicast, int
 	else
 		dest_portid = portid_of(r[0].fd);
 
-	pin_to(sender_cpu);
 	pthread_barrier_wait(&ready);
 	uint64_t start = now_ns();
 	for (uint64_t sent = 0; sent < messages;) {
@@ -315,7 +297,6 @@ static struct result codec(uint64_t messages)
 	struct tally t = { 0 };
 	struct result res = { 0 };
 
-	pin_to(sender_cpu);
 	uint64_t start = now_ns();
 	for (uint64_t done = 0; done < messages;) {
 		int n = messages - done < BATCH ? (int)(messages - done) : BATCH;
@@ -345,7 +326,6 @@ static void *echo_loop(void *arg)
 {
 	struct echo *e = arg;
 	unsigned char buf[RECV_BUF];
-	pin_to(sender_cpu); /* with its peer: see pingpong() */
 	for (uint64_t i = 0; i < e->messages; i++) {
 		ssize_t n;
 		do
@@ -376,9 +356,6 @@ static struct result pingpong(uint64_t messages)
 	prepare_receiver(e.fd);
 	if (pthread_create(&thread, NULL, echo_loop, &e))
 		die("pthread_create");
-	/* Both ends on one CPU: on two, every round trip is two cross-CPU
-	 * wake-ups, and the case measures how fast an idle CPU wakes. */
-	pin_to(sender_cpu);
 	uint64_t start = now_ns();
 	for (uint64_t i = 0; i < messages; i++) {
 		write_message(msg, i);
@@ -417,7 +394,6 @@ static struct result kernel_getlink(uint64_t messages)
 	struct result res = { 0 };
 
 	prepare_receiver(fd);
-	pin_to(sender_cpu);
 	uint64_t start = now_ns();
 	for (uint64_t i = 0; i < messages; i++) {
 		req.h.nlmsg_seq = (uint32_t)i;
@@ -460,7 +436,7 @@ int main(int argc, char **argv)
 	}
 	if (unshare(CLONE_NEWNET) < 0)
 		die("unshare(CLONE_NEWNET) (run as root or under unshare -Urn)");
-	pick_cpus();
+	pin_to_one_cpu(); /* before any thread starts: they inherit it */
 	if (!strcmp(name, "mcast-1"))
 		res = stream(messages, 1, 1, 1);
 	else if (!strcmp(name, "mcast-4"))

@@ -303,77 +303,56 @@ pub trait Implementation {
     fn get_link(sock: &Self::Socket, messages: u64) -> Result<()>;
 }
 
-// ANCHOR: cpus
-/// The two CPUs a case runs on: senders (and single-threaded cases) on the
-/// first the process may use, receivers on the second. Left to the
-/// scheduler, `mcast-4`'s five threads on two cores ran between 126 k and
-/// 477 k messages/s from one run to the next, in every implementation;
-/// pinned, within a few percent. One CPU allowed: both are that one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Cpus {
-    /// Where the sending thread runs.
-    pub sender: usize,
-    /// Where every receiving thread runs.
-    pub receiver: usize,
-}
-
-impl Cpus {
-    /// The first two CPUs of the calling thread's affinity mask: call it
-    /// before any thread is pinned (a new thread inherits its creator's).
-    pub fn pick() -> Result<Cpus> {
-        // SAFETY: an all-zero cpu_set_t is the empty set.
-        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-        // SAFETY: set is a valid cpu_set_t and the size says so.
-        let rc = unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) };
-        if rc < 0 {
-            return Err(std::io::Error::last_os_error()).context("sched_getaffinity");
-        }
-        let mut allowed = (0..libc::CPU_SETSIZE as usize)
-            // SAFETY: cpu is below CPU_SETSIZE.
-            .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) });
-        let Some(sender) = allowed.next() else {
-            bail!("sched_getaffinity: no CPU allowed");
-        };
-        Ok(Cpus {
-            sender,
-            receiver: allowed.next().unwrap_or(sender),
-        })
-    }
-}
-
-/// Keeps the calling thread on `cpu` from now on.
-pub fn pin_to(cpu: usize) -> Result<()> {
+// ANCHOR: cpu
+/// Keeps the calling thread, and every thread it starts from now on, on
+/// one CPU: the first the process may use. Returns that CPU.
+///
+/// On one CPU a case measures what its messages cost in CPU time. On two,
+/// it measured the scheduler: unpinned, `mcast-4`'s five threads ran
+/// between 126 k and 477 k messages/s from one run to the next; with
+/// senders and receivers pinned apart, a receiver that was faster than its
+/// sender emptied its queue, slept, and made the sender pay for a wake-up
+/// every few datagrams, so the faster implementation measured slower.
+pub fn pin_to_one_cpu() -> Result<usize> {
     // SAFETY: an all-zero cpu_set_t is the empty set.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: set is a valid cpu_set_t; pick() found cpu in a mask, so it
-    // is below CPU_SETSIZE.
-    unsafe { libc::CPU_SET(cpu, &mut set) };
-    // SAFETY: set is a valid cpu_set_t and the size says so; pid 0 is the
+    // SAFETY: set is a valid cpu_set_t and the size says so.
+    if unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) } < 0 {
+        return Err(std::io::Error::last_os_error()).context("sched_getaffinity");
+    }
+    let Some(cpu) = (0..libc::CPU_SETSIZE as usize)
+        // SAFETY: cpu is below CPU_SETSIZE.
+        .find(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
+    else {
+        bail!("sched_getaffinity: no CPU allowed");
+    };
+    // SAFETY: as above; cpu is below CPU_SETSIZE.
+    let mut one: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: one is a valid cpu_set_t and cpu is below CPU_SETSIZE.
+    unsafe { libc::CPU_SET(cpu, &mut one) };
+    // SAFETY: one is a valid cpu_set_t and the size says so; pid 0 is the
     // calling thread.
-    if unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) } < 0 {
+    if unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&one), &one) } < 0 {
         return Err(std::io::Error::last_os_error())
             .with_context(|| format!("sched_setaffinity(CPU {cpu})"));
     }
-    Ok(())
+    Ok(cpu)
 }
-// ANCHOR_END: cpus
+// ANCHOR_END: cpu
 
 /// Run `case` with implementation `I`. Call it in a fresh network namespace
 /// (see [`run_in_fresh_netns`]).
 pub fn run_case<I: Implementation>(case: Case, messages: u64) -> Result<Outcome> {
-    let cpus = Cpus::pick()?;
+    // Before any thread starts: they inherit it.
+    pin_to_one_cpu()?;
     match case {
-        Case::Mcast1 => stream::<I>(cpus, messages, 1, true, 1),
-        Case::Mcast4 => stream::<I>(cpus, messages, 4, true, 1),
-        Case::RecvSingle => stream::<I>(cpus, messages, 1, false, 1),
-        Case::RecvBatched => stream::<I>(cpus, messages, 1, false, BATCH),
-        Case::PingPong => pingpong::<I>(cpus, messages),
-        Case::Codec => {
-            pin_to(cpus.sender)?;
-            codec::<I>(messages)
-        }
+        Case::Mcast1 => stream::<I>(messages, 1, true, 1),
+        Case::Mcast4 => stream::<I>(messages, 4, true, 1),
+        Case::RecvSingle => stream::<I>(messages, 1, false, 1),
+        Case::RecvBatched => stream::<I>(messages, 1, false, BATCH),
+        Case::PingPong => pingpong::<I>(messages),
+        Case::Codec => codec::<I>(messages),
         Case::KernelGetlink => {
-            pin_to(cpus.sender)?;
             let sock = I::open(libc::NETLINK_ROUTE)?;
             prepare_receiver(&sock)?;
             let start = Instant::now();
@@ -395,7 +374,6 @@ pub fn run_in_fresh_netns<I: Implementation>(case: Case, messages: u64) -> Resul
 }
 
 fn stream<I: Implementation>(
-    cpus: Cpus,
     messages: u64,
     receivers: usize,
     multicast: bool,
@@ -427,19 +405,15 @@ fn stream<I: Implementation>(
             .map(|sock| {
                 let ready = &ready;
                 scope.spawn(move || {
-                    // Pinned before the barrier, failed or not: a thread
-                    // that left early would leave the others waiting.
-                    let pinned = pin_to(cpus.receiver);
                     ready.wait();
-                    let tally = pinned.and_then(|()| I::receive_stream(sock, messages));
+                    let tally = I::receive_stream(sock, messages);
                     (tally, Instant::now())
                 })
             })
             .collect();
-        let pinned = pin_to(cpus.sender);
         ready.wait();
         let start = Instant::now();
-        let sent = pinned.and_then(|()| I::send_stream(&sender, to, messages, batch));
+        let sent = I::send_stream(&sender, to, messages, batch);
         let mut outcome = Outcome::default();
         let mut end = start;
         for thread in threads {
@@ -484,21 +458,14 @@ fn codec<I: Implementation>(messages: u64) -> Result<Outcome> {
 }
 // ANCHOR_END: codec
 
-fn pingpong<I: Implementation>(cpus: Cpus, messages: u64) -> Result<Outcome> {
+fn pingpong<I: Implementation>(messages: u64) -> Result<Outcome> {
     let client = I::open(libc::NETLINK_USERSOCK)?;
     let server = I::open(libc::NETLINK_USERSOCK)?;
     prepare_receiver(&client)?;
     prepare_receiver(&server)?;
     let (client_port, server_port) = (I::portid(&client)?, I::portid(&server)?);
     std::thread::scope(|scope| {
-        // Both ends on one CPU: on two, every round trip is two
-        // cross-CPU wake-ups, and the case measures how fast an idle CPU
-        // wakes (about 45 us here), the same for every implementation.
-        let echo = scope.spawn(|| {
-            pin_to(cpus.sender)?;
-            I::echo(&server, client_port, messages)
-        });
-        pin_to(cpus.sender)?;
+        let echo = scope.spawn(|| I::echo(&server, client_port, messages));
         let start = Instant::now();
         let pinged = I::ping(&client, server_port, messages);
         let elapsed = start.elapsed();
@@ -608,11 +575,16 @@ mod tests {
     }
 
     #[test]
-    fn the_cpus_are_ones_this_thread_may_use() {
-        let cpus = Cpus::pick().unwrap();
+    fn threads_started_after_pinning_share_the_cpu() {
         std::thread::scope(|scope| {
-            scope.spawn(|| pin_to(cpus.receiver).unwrap());
-            scope.spawn(|| pin_to(cpus.sender).unwrap());
+            scope.spawn(|| {
+                let cpu = pin_to_one_cpu().unwrap();
+                let started = std::thread::spawn(|| {
+                    // SAFETY: sched_getcpu takes no arguments.
+                    unsafe { libc::sched_getcpu() }
+                });
+                assert_eq!(started.join().unwrap(), cpu as i32);
+            });
         });
     }
 

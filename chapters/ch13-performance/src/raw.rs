@@ -25,7 +25,8 @@ pub struct Raw;
 /// `recv()`: no sender address, no `msghdr` for the kernel to copy in and
 /// check, unlike `NlSocket::recv` (`recvmsg`, which reports the sender and
 /// truncation). The hot loops know both already. Returns the bytes received.
-fn recv_plain(sock: &NlSocket, buf: &mut [u8]) -> Result<usize, SysError> {
+/// The neli loops call it on neli's descriptor too.
+pub fn recv_plain(sock: &impl AsRawFd, buf: &mut [u8]) -> Result<usize, SysError> {
     loop {
         // SAFETY: buf is valid for writes of buf.len() bytes.
         let n = unsafe {

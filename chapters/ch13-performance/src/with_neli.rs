@@ -16,7 +16,7 @@
 //!   fixed-size struct deriving neli's traits: decoded without allocating.
 //! - `NlSocket::recv` returns the sender's groups as a `Vec`, allocated for
 //!   every multicast message. The stream receiver calls `recv(2)` on neli's
-//!   descriptor ([`recv_unaddressed`]).
+//!   descriptor (the raw loops' `recv_plain`).
 //!
 //! neli sends with `send()`, to the address the socket is connected to, so
 //! the destination is set once with `connect()` on its descriptor.
@@ -170,33 +170,6 @@ fn send(sock: &NlSocket, datagram: &[u8], to: Destination) -> Result<()> {
     }
 }
 
-// ANCHOR: recv_unaddressed
-/// `recv(2)` on neli's descriptor. `NlSocket::recv` asks the kernel for the
-/// sender's address and hands back the sender's groups as `Groups`, a `Vec`:
-/// for a multicast message, one allocation and one free per `recv`. The
-/// stream loops need neither. Returns the bytes received.
-fn recv_unaddressed(sock: &NlSocket, buf: &mut [u8]) -> std::io::Result<usize> {
-    loop {
-        // SAFETY: buf is valid for writes of buf.len() bytes.
-        let n = unsafe {
-            libc::recv(
-                sock.as_raw_fd(),
-                buf.as_mut_ptr().cast::<libc::c_void>(),
-                buf.len(),
-                0,
-            )
-        };
-        if let Ok(n) = usize::try_from(n) {
-            return Ok(n);
-        }
-        let err = std::io::Error::last_os_error();
-        if err.kind() != std::io::ErrorKind::Interrupted {
-            return Err(err);
-        }
-    }
-}
-// ANCHOR_END: recv_unaddressed
-
 impl Implementation for Neli {
     type Socket = NlSocket;
 
@@ -264,14 +237,18 @@ impl Implementation for Neli {
         let mut buf = vec![0u8; RECV_BUF];
         let mut tally = StreamTally::default();
         while tally.next_index < messages {
-            let len = match recv_unaddressed(sock, &mut buf) {
+            // Not NlSocket::recv: it asks the kernel for the sender's
+            // address and returns the sender's groups as `Groups`, a `Vec`,
+            // allocated for every multicast message. recv(2) on neli's
+            // descriptor, as the raw loop does.
+            let len = match crate::raw::recv_plain(sock, &mut buf) {
                 Ok(len) => len,
-                Err(e) if errno_of(&e) == Some(Errno(libc::ENOBUFS)) => {
+                Err(e) if e.errno == Errno(libc::ENOBUFS) => {
                     tally.overruns += 1;
                     continue;
                 }
-                Err(e) if errno_of(&e) == Some(Errno(libc::EAGAIN)) => break,
-                Err(e) => return Err(e).context("recv(AF_NETLINK)"),
+                Err(e) if e.errno == Errno(libc::EAGAIN) => break,
+                Err(e) => return Err(e.into()),
             };
             Self::read(&buf[..len], &mut tally)?;
         }
