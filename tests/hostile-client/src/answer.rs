@@ -129,19 +129,37 @@ pub fn join(descriptions: &[String]) -> String {
         .join(" + ")
 }
 
+/// Messages as a module sends them, for the crate's unit tests.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod fixtures {
+    use super::Msg;
     use crate::datagram::message;
     use nlbook_common::uapi::{NLM_F_REQUEST, NLMSG_ERROR};
 
-    fn error_msg(error: i32) -> Msg {
-        let request = message(0x10, NLM_F_REQUEST, 5, b"");
-        let mut payload = error.to_ne_bytes().to_vec();
-        payload.extend_from_slice(&request);
-        Msg::parse_datagram(&message(NLMSG_ERROR, 0, 5, &payload))
+    /// A message of type `ty`, sequence number `seq`, from the kernel.
+    pub fn msg(ty: u16, seq: u32, payload: &[u8]) -> Msg {
+        Msg::parse_datagram(&message(ty, 0, seq, payload))
             .unwrap()
             .remove(0)
+    }
+
+    /// The NLMSG_ERROR answering request `seq` with `error`: 0 is an ACK,
+    /// a negative errno a refusal.
+    pub fn nlmsgerr(seq: u32, error: i32) -> Msg {
+        let mut payload = error.to_ne_bytes().to_vec();
+        payload.extend_from_slice(&message(0x10, NLM_F_REQUEST, seq, b""));
+        msg(NLMSG_ERROR, seq, &payload)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{msg, nlmsgerr};
+    use super::*;
+    use crate::datagram::message;
+
+    fn error_msg(error: i32) -> Msg {
+        nlmsgerr(5, error)
     }
 
     #[test]
@@ -156,9 +174,7 @@ mod tests {
             Some("NLMSG_ERROR EINVAL")
         );
         assert_eq!(category(&refused), "NLMSG_ERROR EINVAL");
-        let reply = Msg::parse_datagram(&message(0x10, 0, 5, b"hi\0"))
-            .unwrap()
-            .remove(0);
+        let reply = msg(0x10, 5, b"hi\0");
         assert_eq!(describe_control(&reply), None);
         assert_eq!(category(&reply), "reply");
     }

@@ -816,17 +816,10 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn msg(ty: u16, seq: u32, payload: &[u8]) -> Msg {
-        Msg::parse_datagram(&message(ty, 0, seq, payload))
-            .unwrap()
-            .remove(0)
-    }
+    use crate::answer::fixtures::{msg, nlmsgerr};
 
     fn error(errno: i32) -> Msg {
-        let mut payload = (-errno).to_ne_bytes().to_vec();
-        payload.extend_from_slice(&message(0x10, NLM_F_REQUEST, 1, b""));
-        msg(NLMSG_ERROR, 1, &payload)
+        nlmsgerr(1, -errno)
     }
 
     #[test]

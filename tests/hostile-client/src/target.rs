@@ -389,20 +389,12 @@ impl Target {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::answer::fixtures::{msg, nlmsgerr};
     use crate::datagram::first_header;
     use nlbook_common::NlMsgIter;
-    use nlbook_common::uapi::NLMSG_ERROR;
-
-    fn reply(ty: u16, seq: u32, payload: &[u8]) -> Msg {
-        Msg::parse_datagram(&message(ty, 0, seq, payload))
-            .unwrap()
-            .remove(0)
-    }
 
     fn refusal(seq: u32, errno: i32) -> Msg {
-        let mut payload = (-errno).to_ne_bytes().to_vec();
-        payload.extend_from_slice(&message(0x10, NLM_F_REQUEST, seq, b""));
-        reply(NLMSG_ERROR, seq, &payload)
+        nlmsgerr(seq, -errno)
     }
 
     #[test]
@@ -435,10 +427,10 @@ mod tests {
         let p = t.probe(7).unwrap();
         assert_eq!(p.datagram, message(0x10, NLM_F_REQUEST, 7, b"ping"));
         assert!(
-            t.judge_probe(7, &[reply(0x10, 7, b"hello from kernel: ping\0")], 1)
+            t.judge_probe(7, &[msg(0x10, 7, b"hello from kernel: ping\0")], 1)
                 .is_ok()
         );
-        let err = t.judge_probe(7, &[reply(0x10, 8, b"hello from kernel: ping\0")], 1);
+        let err = t.judge_probe(7, &[msg(0x10, 8, b"hello from kernel: ping\0")], 1);
         assert!(
             err.unwrap_err()
                 .contains("got reply \"hello from kernel: ping\"")
@@ -453,9 +445,9 @@ mod tests {
         let t = Target::new(Family::Whoami, 0);
         let mut payload = 0u32.to_ne_bytes().to_vec();
         payload.extend_from_slice(&4242u32.to_ne_bytes());
-        assert!(t.judge_probe(3, &[reply(0x10, 3, &payload)], 4242).is_ok());
-        assert!(t.judge_probe(3, &[reply(0x10, 3, &payload)], 1).is_err());
-        assert_eq!(t.describe(&reply(0x10, 3, &payload)), "WHOAMI answer");
+        assert!(t.judge_probe(3, &[msg(0x10, 3, &payload)], 4242).is_ok());
+        assert!(t.judge_probe(3, &[msg(0x10, 3, &payload)], 1).is_err());
+        assert_eq!(t.describe(&msg(0x10, 3, &payload)), "WHOAMI answer");
     }
 
     #[test]
@@ -465,7 +457,7 @@ mod tests {
         assert_eq!(p.answer_len, 2);
         let h = first_header(&p.datagram).unwrap();
         assert_eq!(h.nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK);
-        let event = reply(BURST_MESSAGE, 1, &1u32.to_ne_bytes());
+        let event = msg(BURST_MESSAGE, 1, &1u32.to_ne_bytes());
         let ack = refusal(5, 0);
         assert!(t.judge_probe(5, &[event.clone(), ack.clone()], 0).is_ok());
         assert!(t.judge_probe(5, &[ack], 0).is_err());
@@ -492,7 +484,7 @@ mod tests {
         }
         let mut payload = vec![kv::CMD_GET, 1, 0, 0];
         payload.extend_from_slice(&attrs);
-        let get = reply(0x21, 11, &payload);
+        let get = msg(0x21, 11, &payload);
         assert!(t.judge_probe(10, std::slice::from_ref(&get), 0).is_ok());
         assert_eq!(t.describe(&get), "GET reply battery=<value>");
         assert!(t.judge_probe(12, &[get], 0).is_err());
@@ -503,10 +495,10 @@ mod tests {
     #[test]
     fn kthread_reminders_are_noise() {
         let t = Target::new(Family::Kthread, 0);
-        assert!(t.is_noise(&reply(KT_REMINDER, 0, b"reminder from the timer\0")));
-        assert!(!t.is_noise(&reply(0x10, 1, b"kthread: ping\0")));
+        assert!(t.is_noise(&msg(KT_REMINDER, 0, b"reminder from the timer\0")));
+        assert!(!t.is_noise(&msg(0x10, 1, b"kthread: ping\0")));
         assert_eq!(
-            t.describe(&reply(0xffff, 1, b"kthread: ping\0")),
+            t.describe(&msg(0xffff, 1, b"kthread: ping\0")),
             "type 0xffff reply \"kthread: ping\""
         );
     }
