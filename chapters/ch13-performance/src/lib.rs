@@ -326,13 +326,14 @@ pub fn pin_to_one_cpu() -> Result<usize> {
     else {
         bail!("sched_getaffinity: no CPU allowed");
     };
-    // SAFETY: as above; cpu is below CPU_SETSIZE.
-    let mut one: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: one is a valid cpu_set_t and cpu is below CPU_SETSIZE.
-    unsafe { libc::CPU_SET(cpu, &mut one) };
-    // SAFETY: one is a valid cpu_set_t and the size says so; pid 0 is the
+    // SAFETY: set is a valid cpu_set_t and cpu is below CPU_SETSIZE.
+    unsafe {
+        libc::CPU_ZERO(&mut set);
+        libc::CPU_SET(cpu, &mut set);
+    }
+    // SAFETY: set is a valid cpu_set_t and the size says so; pid 0 is the
     // calling thread.
-    if unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&one), &one) } < 0 {
+    if unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) } < 0 {
         return Err(std::io::Error::last_os_error())
             .with_context(|| format!("sched_setaffinity(CPU {cpu})"));
     }
