@@ -84,6 +84,62 @@ pub fn hide_timing_counts(line: &str, texts: &[String]) -> String {
     }
 }
 
+/// The warning `__might_sleep` gives when the task a softirq interrupted
+/// was itself about to sleep (its state set, `schedule()` not yet called):
+/// whether a timer hits such a task is timing, not the module's doing.
+const INTERRUPTED_SLEEPER_WARNING: &str = "do not call blocking ops when !TASK_RUNNING";
+
+/// Reports after which the kernel sets the `W` taint flag (`add_taint` at
+/// their end): a WARN, and might_sleep's and the scheduler's atomic BUGs.
+static TAINTS_WARN: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"^(WARNING: CPU|BUG: sleeping function called|BUG: scheduling while atomic)")
+});
+/// The taint flags of a `Tainted:` line, up to the release that follows them.
+static TAINT_FLAGS: LazyLock<Regex> = LazyLock::new(|| re(r"Tainted: ([A-Z ]+?)( +<release>|$)"));
+
+/// `raw` without the warnings about an interrupted sleeper, from their
+/// `cut here` line to their `end trace` line.
+fn without_interrupted_sleeper_warnings(raw: &[String]) -> Vec<String> {
+    let lines: Vec<String> = raw
+        .iter()
+        .map(|l| TIMESTAMP.replace(l, "").into_owned())
+        .collect();
+    let mut kept = Vec::with_capacity(lines.len());
+    let mut dropping = false;
+    for (at, line) in lines.iter().enumerate() {
+        if line.contains("[ cut here ]")
+            && lines
+                .get(at + 1..at + 3)
+                .unwrap_or_default()
+                .iter()
+                .any(|next| next.contains(INTERRUPTED_SLEEPER_WARNING))
+        {
+            dropping = true;
+        }
+        if !dropping {
+            kept.push(line.clone());
+        } else if line.starts_with("---[ end trace") {
+            dropping = false;
+        }
+    }
+    kept
+}
+
+/// `line`'s taint flags without `W` when no report that is kept set it: a
+/// dropped warning must not show in the reports that follow it.
+fn taint_as_kept(line: &str, warned: bool) -> String {
+    if warned {
+        return line.to_string();
+    }
+    TAINT_FLAGS
+        .replace(line, |c: &regex::Captures| {
+            let flags = c.get(1).map_or("", |m| m.as_str()).replace('W', " ");
+            let rest = c.get(2).map_or("", |m| m.as_str());
+            format!("Tainted: {flags}{rest}")
+        })
+        .into_owned()
+}
+
 /// Normalizes one test's kernel log.
 pub fn kernel_log(raw: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -92,8 +148,10 @@ pub fn kernel_log(raw: &[String]) -> Vec<String> {
     let mut skipping_frames = false;
     let mut in_trace = false;
     let mut own_locks = false;
-    for line in raw {
-        let line = TIMESTAMP.replace(line, "");
+    // The W taint: set once a kept report that sets it has ended.
+    let mut warned = false;
+    let mut warns_at_end = false;
+    for line in without_interrupted_sleeper_warnings(raw) {
         if NOISE.is_match(&line) {
             continue;
         }
@@ -119,6 +177,13 @@ pub fn kernel_log(raw: &[String]) -> Vec<String> {
                 .to_string();
         }
         line = BIOS.replace(&line, ", BIOS <bios>").into_owned();
+        if REPORT_START.is_match(&line) || line.starts_with("---[ end trace") {
+            warned |= std::mem::take(&mut warns_at_end);
+        }
+        if TAINTS_WARN.is_match(&line) {
+            warns_at_end = true;
+        }
+        line = taint_as_kept(&line, warned);
         if REPORT_START.is_match(&line) {
             // A report repeats as often as a timer fires (rate-limited to one
             // a second): the first one teaches, the count would vary.
@@ -260,6 +325,86 @@ mod tests {
                  locks held by <task>/<pid>: (which ones depends on the interrupted task)"
             )
         );
+    }
+
+    /// A GFP_KERNEL allocation in a timer on the debug kernel, as in
+    /// chapter 7: might_sleep's BUG, then the oops of a later tick.
+    fn timer_run(sleeper_warning: Option<usize>) -> Vec<String> {
+        let warning = "[    1.1] ------------[ cut here ]------------\n\
+             [    1.1] do not call blocking ops when !TASK_RUNNING; state=1 set at [<000000003d5e7a0b>] do_wait+0x5b/0x2f0\n\
+             [    1.1] WARNING: CPU: 0 PID: 1 at kernel/sched/core.c:9873 __might_sleep+0x5c/0x70\n\
+             [    1.1] Modules linked in: gfp_kernel(O)\n\
+             [    1.1] CPU: 0 PID: 1 Comm: sh Tainted: G           O       6.1.192 #1\n\
+             [    1.1] RIP: 0010:__might_sleep+0x5c/0x70\n\
+             [    1.1] Call Trace:\n\
+             [    1.1]  <IRQ>\n\
+             [    1.1]  __alloc_skb+0x3a/0x2c0\n\
+             [    1.1]  mcast_tick+0x25/0x140 [gfp_kernel]\n\
+             [    1.1]  </IRQ>\n\
+             [    1.1]  <TASK>\n\
+             [    1.1]  do_wait+0x5b/0x2f0\n\
+             [    1.1]  </TASK>\n\
+             [    1.1] irq event stamp: 4242\n\
+             [    1.1] ---[ end trace 0000000000000000 ]---";
+        let mut parts = vec![
+            "[    1.2] BUG: sleeping function called from invalid context at include/linux/sched/mm.h:274\n\
+             [    1.2] CPU: 0 PID: 57 Comm: ch07-listener Tainted: G           O       6.1.192 #1\n\
+             [    1.2] Call Trace:\n\
+             [    1.2]  __alloc_skb+0x3a/0x2c0\n\
+             [    1.2]  mcast_tick+0x25/0x140 [gfp_kernel]",
+            "[    2.1] BUG: kernel NULL pointer dereference, address: 0000000000000000\n\
+             [    2.1] CPU: 0 PID: 57 Comm: ch07-listener Tainted: G        W  O       6.1.192 #1\n\
+             [    2.1] RIP: 0010:0x0",
+        ];
+        if let Some(at) = sleeper_warning {
+            parts.insert(at, warning);
+        }
+        let mut log = lines(&parts.join("\n"));
+        if sleeper_warning == Some(0) {
+            // A warning before the BUG taints its report already.
+            for line in &mut log {
+                if line.contains("Comm: ch07-listener Tainted: G           O") {
+                    *line = line.replace("G           O", "G        W  O");
+                }
+            }
+        }
+        log
+    }
+
+    #[test]
+    fn an_interrupted_sleeper_leaves_no_trace() {
+        let quiet = kernel_log(&timer_run(None));
+        assert_eq!(
+            quiet,
+            lines(
+                "BUG: sleeping function called from invalid context at include/linux/sched/mm.h:274\n\
+                 CPU: 0 PID: <pid> Comm: <task> Tainted: G           O       <release>\n\
+                 Call Trace:\n \
+                 __alloc_skb+<off>\n \
+                 mcast_tick+<off> [gfp_kernel]\n\
+                 BUG: kernel NULL pointer dereference, address: <addr>\n\
+                 CPU: 0 PID: <pid> Comm: <task> Tainted: G        W  O       <release>\n\
+                 RIP: 0010:0x0"
+            )
+        );
+        for at in 0..3 {
+            assert_eq!(kernel_log(&timer_run(Some(at))), quiet, "warning at {at}");
+        }
+    }
+
+    #[test]
+    fn other_warnings_stay_and_taint() {
+        let raw = lines(
+            "[ 1.0] ------------[ cut here ]------------\n\
+             [ 1.0] WARNING: CPU: 0 PID: 9 at net/netlink/af_netlink.c:100 f+0x1/0x2\n\
+             [ 1.0] CPU: 0 PID: 9 Comm: x Tainted: G           O       6.1.192 #1\n\
+             [ 1.0] ---[ end trace 0000000000000000 ]---\n\
+             [ 1.1] BUG: kernel NULL pointer dereference, address: 0000000000000000\n\
+             [ 1.1] CPU: 0 PID: 9 Comm: x Tainted: G        W  O       6.1.192 #1",
+        );
+        let out = kernel_log(&raw);
+        assert_eq!(out.len(), 6, "{out:?}");
+        assert!(out[5].contains("Tainted: G        W  O"), "{out:?}");
     }
 
     #[test]
