@@ -595,6 +595,9 @@ impl Chromium {
             .stderr(log_file)
             // Its own group, so that all its processes are ended together.
             .process_group(0);
+        // Its profile is --user-data-dir, but Chromium and GTK's dconf still
+        // write under $HOME and the XDG folders: those go under target/ too.
+        crate::process::home_under_target(&mut command, "chromium")?;
         // SAFETY: between fork and exec only async-signal-safe calls (dup2,
         // prctl) on descriptors this process owns.
         unsafe {

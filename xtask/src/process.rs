@@ -201,25 +201,39 @@ pub fn parse_stat(stat: &str) -> Option<ProcStat> {
 /// for as long as the returned file lives; says so while waiting for
 /// another `what` to finish.
 pub fn exclusive_lock(path: &Path, what: &str) -> Result<std::fs::File> {
-    use std::os::fd::AsRawFd;
     let file =
         std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    // SAFETY: flock on a descriptor this function owns.
-    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        eprintln!(
-            "==> another {what} holds {}; waiting for it",
-            path.display()
-        );
-        // SAFETY: as above.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            bail!(
-                "locking {}: {}",
-                path.display(),
-                std::io::Error::last_os_error()
-            );
+    match file.try_lock() {
+        Ok(()) => return Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {}
+        Err(std::fs::TryLockError::Error(e)) => {
+            bail!("locking {}: {e}", path.display())
         }
     }
+    eprintln!(
+        "==> another {what} holds {}; waiting for it",
+        path.display()
+    );
+    file.lock()
+        .with_context(|| format!("locking {}", path.display()))?;
     Ok(file)
+}
+
+/// Gives a third-party program (Chromium, a fuzzer's toolchain) a home of
+/// its own under `target/home/NAME`: whatever it keeps in `$HOME` or the XDG
+/// folders (profiles, caches, dconf) stays out of the user's home folder.
+pub fn home_under_target(cmd: &mut Command, name: &str) -> Result<std::path::PathBuf> {
+    let home = crate::cache_dir().join("home").join(name);
+    for sub in [".config", ".cache", ".local/share", ".local/state"] {
+        std::fs::create_dir_all(home.join(sub))
+            .with_context(|| format!("creating {}", home.join(sub).display()))?;
+    }
+    cmd.env("HOME", &home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_CACHE_HOME", home.join(".cache"))
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .env("XDG_STATE_HOME", home.join(".local/state"));
+    Ok(home)
 }
 
 #[cfg(test)]
