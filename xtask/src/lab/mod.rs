@@ -119,7 +119,27 @@ pub fn run(args: &LabArgs) -> Result<Summary> {
         });
     }
     if tests.is_empty() {
-        bail!("no lab test matches the selection (see `cargo xtask lab --list`)");
+        bail!(
+            "no lab test matches {} (`cargo xtask lab --list` lists them all)",
+            selection(args)
+        );
+    }
+    if !tests
+        .iter()
+        .any(|t| kernel_names.iter().any(|k| t.runs_on(k)))
+    {
+        let on: Vec<String> = tests.iter().map(|t| t.id.clone()).collect();
+        bail!(
+            "the test(s) matching {} ({}) run on no kernel of {}; `cargo xtask lab --list{}` shows \
+             where each runs",
+            selection(args),
+            on.join(", "),
+            kernel_names.join(", "),
+            args.chapter
+                .iter()
+                .map(|c| format!(" --chapter {c}"))
+                .collect::<String>()
+        );
     }
     if args.accept {
         // SAFETY: set before any thread starts; insta reads it on first use.
@@ -155,7 +175,8 @@ pub fn execute(tests: Vec<LabTest>, kernel_names: &[String], mode: Mode) -> Resu
             kernels.push(kernels::prepare(name, &cache)?);
         }
     }
-    let program_names: Vec<String> = dedup(tests.iter().map(|t| t.spec.program[0].clone()));
+    let program_names: Vec<String> =
+        dedup(tests.iter().filter_map(|t| t.spec.program.first().cloned()));
     let programs = guest::resolve_programs(&root, &program_names, &cache)?;
     let module_dirs: Vec<PathBuf> = dedup(
         tests
@@ -288,7 +309,10 @@ pub fn execute(tests: Vec<LabTest>, kernel_names: &[String], mode: Mode) -> Resu
                 },
             )?,
         )?;
-        qemu::choose_accel(&kernels[0].vmlinux, &probe, &cache)
+        let first = kernels
+            .first()
+            .context("no kernel of the selection runs any of its tests")?;
+        qemu::choose_accel(&first.vmlinux, &probe, &cache)
     };
     let queue = Mutex::new(boots);
     let results = Mutex::new(Vec::<(Kernel, LabTest, GuestRun)>::new());
@@ -418,6 +442,21 @@ fn kernel_rank(name: &str) -> usize {
 fn dedup<T: Ord + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {
     let set: std::collections::BTreeSet<T> = items.collect();
     set.into_iter().collect()
+}
+
+/// The filters of a command line, as the user typed them.
+fn selection(args: &LabArgs) -> String {
+    let mut parts: Vec<String> = args
+        .chapter
+        .iter()
+        .map(|c| format!("--chapter {c}"))
+        .collect();
+    parts.extend(args.test.iter().map(|t| format!("--test {t}")));
+    parts.extend(args.kernel.iter().map(|k| format!("--kernel {k}")));
+    match parts.is_empty() {
+        true => "the selection".to_string(),
+        false => format!("`{}`", parts.join(" ")),
+    }
 }
 
 fn select(all: Vec<LabTest>, args: &LabArgs) -> Result<Vec<LabTest>> {
