@@ -31,8 +31,8 @@ fn tracked() -> Vec<String> {
 /// What compilers and kernel builds leave behind.
 fn is_build_output(path: &str) -> bool {
     const OUTPUT_ENDINGS: &[&str] = &[
-        ".o", ".ko", ".a", ".so", ".rlib", ".rmeta", ".d", ".cmd", ".mod", ".mod.c",
-        ".symvers", ".order", ".cpio",
+        ".o", ".ko", ".a", ".so", ".rlib", ".rmeta", ".d", ".cmd", ".mod", ".mod.c", ".symvers",
+        ".order", ".cpio",
     ];
     path.split('/').any(|part| part == "target")
         || OUTPUT_ENDINGS.iter().any(|ending| path.ends_with(ending))
@@ -41,7 +41,11 @@ fn is_build_output(path: &str) -> bool {
 #[test]
 fn no_build_output_is_tracked() {
     let files = tracked();
-    assert!(files.len() > 100, "git ls-files listed {} files", files.len());
+    assert!(
+        files.len() > 100,
+        "git ls-files listed {} files",
+        files.len()
+    );
     let output: Vec<&String> = files.iter().filter(|p| is_build_output(p)).collect();
     assert!(
         output.is_empty(),
@@ -53,7 +57,9 @@ fn no_build_output_is_tracked() {
 
 #[test]
 fn build_output_is_recognized() {
-    assert!(is_build_output("solutions/ch06-lost-messages/target/debug/x"));
+    assert!(is_build_output(
+        "solutions/ch06-lost-messages/target/debug/x"
+    ));
     assert!(is_build_output("kmod/ch01-hello-netlink/echo.ko"));
     assert!(is_build_output("kmod/ch01-hello-netlink/.echo.o.cmd"));
     assert!(!is_build_output("kmod/ch01-hello-netlink/echo.c"));
