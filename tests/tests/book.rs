@@ -10,8 +10,8 @@ fn every_include_and_snapshot_resolves() {
 
 #[test]
 fn a_broken_include_is_reported() {
-    let dir = std::env::temp_dir().join(format!("nlbook-broken-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().to_path_buf();
     std::fs::write(
         dir.join("code.rs"),
         "// ANCHOR: there\nfn x() {}\n// ANCHOR_END: there\n",
@@ -30,7 +30,6 @@ fn a_broken_include_is_reported() {
             "{bad} should fail"
         );
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -84,8 +83,8 @@ fn pasted_output_is_recognised_and_commands_are_not() {
 
 #[test]
 fn broken_diagrams_and_kernel_citations_are_reported() {
-    let dir = std::env::temp_dir().join(format!("nlbook-diagram-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().to_path_buf();
     std::fs::write(dir.join("good.bob"), "# A box\n+---+\n| a |\n+---+\n").unwrap();
     std::fs::write(dir.join("no-caption.bob"), "+---+\n| a |\n+---+\n").unwrap();
     std::fs::write(dir.join("empty.bob"), "# Nothing drawn\n\n").unwrap();
@@ -113,5 +112,4 @@ fn broken_diagrams_and_kernel_citations_are_reported() {
             "{bad} should fail"
         );
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -446,8 +446,9 @@ EXPORT_SYMBOL_GPL(netlink_has_listeners);
 #define nlk_sk(sk) container_of(sk, struct netlink_sock, sk)
 ";
 
-    fn tree() -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("nlbook-cite-{}", std::process::id()));
+    fn tree() -> tempfile::TempDir {
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path();
         std::fs::create_dir_all(dir.join("net")).unwrap();
         std::fs::write(dir.join("net/a.c"), SOURCE).unwrap();
         std::fs::write(
@@ -455,7 +456,7 @@ EXPORT_SYMBOL_GPL(netlink_has_listeners);
             "VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 9\nEXTRAVERSION =\n",
         )
         .unwrap();
-        dir
+        scratch
     }
 
     #[test]
@@ -471,18 +472,19 @@ EXPORT_SYMBOL_GPL(netlink_has_listeners);
 
     #[test]
     fn checks_lines_and_snippets_against_the_source() {
-        let dir = tree();
+        let scratch = tree();
+        let dir = scratch.path();
         let good = "version = \"6.1.9\"\n[fn]\nnetlink_has_listeners = { path = \"net/a.c\", line = 12 }\n\
 [snippet.subs]\npath = \"net/a.c\"\nline = 4\ncode = '''\n\tstruct netlink_sock *nlk = nlk_sk(sk);\n\t...\n\tnlk->subscriptions = subscriptions;\n'''\n";
         let index = Index::parse(good).unwrap();
-        assert_eq!(verify(&index, &dir).unwrap(), Vec::<String>::new());
+        assert_eq!(verify(&index, dir).unwrap(), Vec::<String>::new());
         // A wrong line, a changed quote, a wrong version: each is reported.
         let wrong = good
             .replace("line = 12", "line = 11")
             .replace("line = 4\n", "line = 5\n")
             .replace("subscriptions = subscriptions", "subscriptions = 0")
             .replace("6.1.9", "6.1.8");
-        let problems = verify(&Index::parse(&wrong).unwrap(), &dir).unwrap();
+        let problems = verify(&Index::parse(&wrong).unwrap(), dir).unwrap();
         assert_eq!(problems.len(), 3, "{problems:#?}");
         // --update repairs the line numbers and the version, not the quote.
         let repaired = update(
@@ -490,11 +492,10 @@ EXPORT_SYMBOL_GPL(netlink_has_listeners);
                 .replace("line = 12", "line = 1")
                 .replace("line = 4\n", "line = 2\n")
                 .replace("6.1.9", "6.1.0"),
-            &dir,
+            dir,
         )
         .unwrap();
         assert_eq!(repaired, good);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -161,18 +161,17 @@ mod tests {
 
     #[test]
     fn finds_a_process_by_its_comm() {
-        let root = std::env::temp_dir().join(format!("ch09-proc-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
+        let scratch = tempfile::tempdir().unwrap();
+        let root = scratch.path();
         for (pid, comm) in [("1", "init\n"), ("42", "nlbook_deferred\n"), ("7", "sh\n")] {
             std::fs::create_dir_all(root.join(pid)).unwrap();
             std::fs::write(root.join(pid).join("comm"), comm).unwrap();
         }
         std::fs::create_dir_all(root.join("self")).unwrap();
-        assert_eq!(pid_of(&root, "nlbook_deferred").unwrap(), Some(42));
-        assert_eq!(pid_of(&root, "nlbook_gone").unwrap(), None);
+        assert_eq!(pid_of(root, "nlbook_deferred").unwrap(), Some(42));
+        assert_eq!(pid_of(root, "nlbook_gone").unwrap(), None);
         std::fs::create_dir_all(root.join("43")).unwrap();
         std::fs::write(root.join("43").join("comm"), "sh\n").unwrap();
-        assert!(pid_of(&root, "sh").is_err(), "two matches are an error");
-        std::fs::remove_dir_all(&root).unwrap();
+        assert!(pid_of(root, "sh").is_err(), "two matches are an error");
     }
 }

@@ -155,14 +155,14 @@ mod tests {
 
     #[test]
     fn links_need_their_page_and_anchor() {
-        let html = std::env::temp_dir().join(format!("nlbook-links-{}", std::process::id()));
-        std::fs::create_dir_all(&html).unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let html = scratch.path();
         std::fs::write(html.join("figure.svg"), "<svg/>").unwrap();
         let ids: HashMap<&str, BTreeSet<&str>> = HashMap::from([(
             "ch04-nl-table.html",
             BTreeSet::from(["nl_table", "hashing"]),
         )]);
-        let broken = |file, fragment| broken_link(&html, &ids, file, fragment);
+        let broken = |file, fragment| broken_link(html, &ids, file, fragment);
         assert_eq!(broken("ch04-nl-table.html", None), None);
         assert_eq!(broken("ch04-nl-table.html", Some("hashing")), None);
         assert_eq!(
@@ -174,6 +174,5 @@ mod tests {
             broken("ch99.html", None).as_deref(),
             Some("ch99.html is not in the book")
         );
-        std::fs::remove_dir_all(&html).unwrap();
     }
 }

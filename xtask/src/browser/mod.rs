@@ -60,9 +60,13 @@ pub fn check(root: &Path) -> Result<(usize, usize)> {
     let scratch = target.join("tmp");
     // The pages are checked in a copy: a rebuild meanwhile (`cargo xtask
     // serve` rebuilds on every change) cannot pull files from under them.
-    let copy = crate::RemovedOnDrop(scratch.join(format!("browser-book-{}", std::process::id())));
-    copy_dir(&built, &copy.0)?;
-    let html = copy.0.as_path();
+    std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
+    let copy = tempfile::Builder::new()
+        .prefix("browser-book-")
+        .tempdir_in(&scratch)
+        .with_context(|| format!("making a folder in {}", scratch.display()))?;
+    copy_dir(&built, copy.path())?;
+    let html = copy.path();
     let pages = html_pages(html)?;
     if pages.is_empty() {
         bail!("the built book at {} has no .html page", built.display());

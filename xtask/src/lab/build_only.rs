@@ -152,7 +152,8 @@ make[2]: *** [/k/common/scripts/Makefile.build:234: /cache/b/legacy/x.o] Error 1
 
     #[test]
     fn a_build_that_succeeds_or_fails_without_an_error_is_refused() {
-        let tmp = std::env::temp_dir().join(format!("nlbook-build-only-{}", std::process::id()));
+        let scratch = tempfile::tempdir().unwrap();
+        let tmp = scratch.path();
         let sources = tmp.join("legacy");
         std::fs::create_dir_all(&sources).unwrap();
         std::fs::write(sources.join("x.c"), "int x;\n").unwrap();
@@ -184,6 +185,5 @@ make[2]: *** [/k/common/scripts/Makefile.build:234: /cache/b/legacy/x.o] Error 1
             work.join("x.c").is_file(),
             "the sources were copied to the build folder"
         );
-        std::fs::remove_dir_all(&tmp).unwrap();
     }
 }
