@@ -66,17 +66,21 @@ pub fn catalog(root: &Path) -> Result<Vec<Exercise>> {
 /// instructors use: `solutions/` scores full marks on every exercise, the
 /// untouched `exercises/` scores zero on every one, and the half-done and
 /// hostile submissions in `tests/fixtures/submissions` score exactly what
-/// `expected.toml` there says. Graded as one class, the solutions last: the
-/// hostile submissions before them must not cost them a point, leave a
-/// process behind or let a report grow without bound. Returns (checks
-/// passed, checks failed).
+/// `expected.toml` there says. Graded as one class, the solutions last, with
+/// the hidden tests in `tests/fixtures/hidden-tests` (as an instructor's
+/// `--hidden-tests`): the hostile submissions before them must not cost them
+/// a point, leave a process behind or let a report grow without bound, and
+/// the escaping one tries to read the hidden tests, the solutions, its
+/// sibling submissions and the grader's files, each attempt scored with its
+/// reason. Returns (checks passed, checks failed).
 pub fn self_check(only: &[String]) -> Result<(usize, usize)> {
     let root = workspace::root();
     let fixtures = root.join("tests/fixtures/submissions");
+    let hidden = root.join("tests/fixtures/hidden-tests");
     let mut submissions = vec![("exercises".to_string(), root.join("exercises"))];
     submissions.extend(crate::grade::submissions_of(&fixtures, true)?);
     submissions.push(("solutions".to_string(), root.join("solutions")));
-    let grades = crate::grade::grade(&submissions, None, only)?;
+    let grades = crate::grade::grade(&submissions, Some(&hidden), only)?;
     let expected: toml::Table =
         toml::from_str(&std::fs::read_to_string(fixtures.join("expected.toml"))?)?;
     let (mut passed, mut failed) = (0, 0);
@@ -150,26 +154,21 @@ pub fn self_check(only: &[String]) -> Result<(usize, usize)> {
             }
         }
     }
-    // Hidden tests reach the grading: the solutions, graded with the
-    // fixture's hidden test, must run it (and pass it).
+    // Hidden tests reach the grading: the solutions must have run the
+    // fixture's hidden test (and passed it).
     const WITH_HIDDEN_TEST: &str = "ch01-nlmsg-layout";
-    if !only.is_empty() && !only.iter().any(|e| e == WITH_HIDDEN_TEST) {
-        return Ok((passed, failed));
+    if only.is_empty() || only.iter().any(|e| e == WITH_HIDDEN_TEST) {
+        let ran_hidden = grades
+            .iter()
+            .filter(|g| g.submission == "solutions")
+            .flat_map(|g| &g.exercises)
+            .filter(|e| e.exercise == WITH_HIDDEN_TEST)
+            .flat_map(|e| &e.tests)
+            .any(|t| t.name.starts_with("hidden_instructor::") && t.passed);
+        verdict(
+            ran_hidden,
+            "the hidden test in tests/fixtures/hidden-tests was not run, or failed".to_string(),
+        );
     }
-    let hidden = fixtures.with_file_name("hidden-tests");
-    let with_hidden = crate::grade::grade(
-        &[("solutions".to_string(), root.join("solutions"))],
-        Some(&hidden),
-        &[WITH_HIDDEN_TEST.to_string()],
-    )?;
-    let ran_hidden = with_hidden
-        .iter()
-        .flat_map(|g| &g.exercises)
-        .flat_map(|e| &e.tests)
-        .any(|t| t.name.starts_with("hidden_instructor::") && t.passed);
-    verdict(
-        ran_hidden,
-        "the hidden test in tests/fixtures/hidden-tests was not run, or failed".to_string(),
-    );
     Ok((passed, failed))
 }
