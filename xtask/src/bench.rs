@@ -363,11 +363,14 @@ pub fn strace_calls(summary: &str) -> Result<BTreeMap<String, u64>> {
         // "% time seconds usecs/call calls [errors] syscall"; the header,
         // the dashes and the total line do not start with a percentage
         // followed by three numbers and a name.
-        if fields.len() < 5 || fields[0].parse::<f64>().is_err() || fields.last() == Some(&"total")
+        let percentage = fields.first().map(|f| f.parse::<f64>());
+        if fields.len() < 5 || !matches!(percentage, Some(Ok(_))) || fields.last() == Some(&"total")
         {
             continue;
         }
-        let (Some(name), Ok(count)) = (fields.last(), fields[3].parse::<u64>()) else {
+        let (Some(name), Some(Ok(count))) =
+            (fields.last(), fields.get(3).map(|f| f.parse::<u64>()))
+        else {
             continue;
         };
         calls.insert((*name).to_owned(), count);
@@ -382,17 +385,17 @@ pub fn strace_calls(summary: &str) -> Result<BTreeMap<String, u64>> {
 pub fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
-    match sorted.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => sorted[n / 2],
-        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    let n = sorted.len();
+    match (sorted.get(n.wrapping_sub(1) / 2), sorted.get(n / 2)) {
+        (Some(low), Some(high)) => (low + high) / 2.0,
+        _ => f64::NAN,
     }
 }
 
 fn measure(smoke: bool, rounds: u32) -> Result<BenchResults> {
     let programs = build()?;
-    // rates[case][impl] = one rate per round.
-    let mut runs: Vec<Vec<Vec<RunLine>>> = vec![vec![Vec::new(); IMPLS.len()]; CASES.len()];
+    // (case, implementation) -> one line per round.
+    let mut runs: BTreeMap<(&'static str, &'static str), Vec<RunLine>> = BTreeMap::new();
     for round in 0..rounds {
         eprintln!("==> round {}/{rounds}", round + 1);
         for (c, case) in CASES.iter().enumerate() {
@@ -403,13 +406,13 @@ fn measure(smoke: bool, rounds: u32) -> Result<BenchResults> {
             };
             // A different implementation goes first in each round, so that
             // none always runs right after the same neighbour.
-            for k in 0..IMPLS.len() {
-                let i = (k + round as usize + c) % IMPLS.len();
-                let line = programs.run_once(IMPLS[i], case.name, messages)?;
+            let first = (round as usize + c) % IMPLS.len();
+            for implementation in IMPLS.iter().cycle().skip(first).take(IMPLS.len()) {
+                let line = programs.run_once(implementation, case.name, messages)?;
                 eprintln!(
                     "    {:<15} {:<5} {:>12.0} {}{}",
                     case.name,
-                    IMPLS[i],
+                    implementation,
                     line.rate(),
                     case.unit,
                     if line.drops > 0 {
@@ -418,22 +421,29 @@ fn measure(smoke: bool, rounds: u32) -> Result<BenchResults> {
                         String::new()
                     }
                 );
-                runs[c][i].push(line);
+                runs.entry((case.name, implementation))
+                    .or_default()
+                    .push(line);
             }
         }
     }
     eprintln!("==> counting system calls (strace -f -c, one run each)");
     let mut cases = Vec::new();
-    for (c, case) in CASES.iter().enumerate() {
+    for case in CASES {
         let strace_messages = if smoke {
             case.smoke_messages
         } else {
             case.strace_messages
         };
-        let c_rates: Vec<f64> = runs[c][0].iter().map(RunLine::rate).collect();
+        let lines = |implementation: &'static str| -> &[RunLine] {
+            runs.get(&(case.name, implementation))
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+        };
+        let c_rates: Vec<f64> = lines("c").iter().map(RunLine::rate).collect();
         let mut implementations = Vec::new();
-        for (i, implementation) in IMPLS.iter().enumerate() {
-            let rates: Vec<f64> = runs[c][i].iter().map(RunLine::rate).collect();
+        for implementation in IMPLS {
+            let rates: Vec<f64> = lines(implementation).iter().map(RunLine::rate).collect();
             let ratios: Vec<f64> = rates.iter().zip(&c_rates).map(|(r, c)| r / c).collect();
             let (syscalls, data) =
                 programs.count_syscalls(implementation, case.name, strace_messages)?;
@@ -441,8 +451,8 @@ fn measure(smoke: bool, rounds: u32) -> Result<BenchResults> {
                 implementation: implementation.to_string(),
                 median_rate: median(&rates),
                 ratio_to_c: median(&ratios),
-                drops: runs[c][i].iter().map(|l| l.drops).sum(),
-                overruns: runs[c][i].iter().map(|l| l.overruns).sum(),
+                drops: lines(implementation).iter().map(|l| l.drops).sum(),
+                overruns: lines(implementation).iter().map(|l| l.overruns).sum(),
                 rates,
                 syscalls_per_unit: syscalls,
                 data_syscalls_per_unit: data,

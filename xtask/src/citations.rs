@@ -141,7 +141,9 @@ fn defines(lines: &[&str], at: usize, name: &str) -> bool {
         return false;
     }
     // A definition reaches `{` before any `;`.
-    let rest: String = lines[at..]
+    let rest: String = lines
+        .get(at..)
+        .unwrap_or_default()
         .iter()
         .take(40)
         .copied()
@@ -201,7 +203,7 @@ fn check_snippet(source: &str, snippet: &Snippet) -> Result<()> {
                 bail!(
                     "line {} is {actual:?}, the snippet starts {:?}",
                     snippet.line,
-                    part[0]
+                    part.first().copied().unwrap_or_default()
                 );
             }
         } else {
@@ -211,7 +213,7 @@ fn check_snippet(source: &str, snippet: &Snippet) -> Result<()> {
                     format!(
                         "part {} (from {:?}) is not in the source after line {}",
                         n + 1,
-                        part[0],
+                        part.first().copied().unwrap_or_default(),
                         next
                     )
                 })?;

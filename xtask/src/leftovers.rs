@@ -301,7 +301,7 @@ fn rtnl_dump(request: u16, fixed_len: usize) -> Result<Vec<Vec<u8>>> {
         if got.truncated() {
             bail!("a dump datagram did not fit in {} bytes", buf.len());
         }
-        for msg in NlMsgIter::new(&buf[..got.len]) {
+        for msg in NlMsgIter::new(buf.get(..got.len).unwrap_or_default()) {
             let msg = msg.context("an answer to a dump")?;
             match msg.header.nlmsg_type {
                 NLMSG_DONE => return Ok(answers),
@@ -358,12 +358,14 @@ fn address_of(bytes: Option<&&[u8]>) -> String {
 /// change, not the counters and carrier state that change by themselves.
 fn describe(request: u16, payload: &[u8], fixed_len: usize) -> Option<String> {
     let fixed = payload.get(..fixed_len)?;
+    let byte = |at: usize| fixed.get(at).copied();
+    let u32_at = |at: usize| Some(u32::from_ne_bytes(fixed.get(at..at + 4)?.try_into().ok()?));
     let attrs = attributes(payload, fixed_len);
     Some(match request {
         RTM_GETLINK => {
             const IFF_UP: u32 = 1;
-            let index = i32::from_ne_bytes(fixed[4..8].try_into().ok()?);
-            let flags = u32::from_ne_bytes(fixed[8..12].try_into().ok()?);
+            let index = i32::from_ne_bytes(fixed.get(4..8)?.try_into().ok()?);
+            let flags = u32_at(8)?;
             let kind = attrs
                 .get(&18) // IFLA_LINKINFO
                 .map(|info| text_of(attributes(info, 0).get(&1))) // IFLA_INFO_KIND
@@ -382,20 +384,20 @@ fn describe(request: u16, payload: &[u8], fixed_len: usize) -> Option<String> {
             format!(
                 "address {}/{} on link {}",
                 address_of(local),
-                fixed[1],
-                u32::from_ne_bytes(fixed[4..8].try_into().ok()?)
+                byte(1)?,
+                u32_at(4)?
             )
         }
         _ => format!(
             "route table {} {}/{} via {} link {} metric {} type {} protocol {}",
-            u32_of(attrs.get(&15)).unwrap_or(u32::from(fixed[4])),
+            u32_of(attrs.get(&15)).unwrap_or(u32::from(byte(4)?)),
             address_of(attrs.get(&1)),
-            fixed[1],
+            byte(1)?,
             address_of(attrs.get(&5)),
             u32_of(attrs.get(&4)).unwrap_or(0),
             u32_of(attrs.get(&6)).unwrap_or(0),
-            fixed[7],
-            fixed[5],
+            byte(7)?,
+            byte(5)?,
         ),
     })
 }

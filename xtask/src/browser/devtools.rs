@@ -2,6 +2,11 @@
 //! `--remote-debugging-pipe`: NUL-separated JSON on descriptors 3 and 4), so
 //! no port, websocket or async runtime is involved.
 
+// DevTools messages are read with serde_json's `value["key"]`, which gives
+// Null for a missing key or a value that is no object: it never panics
+// (writes, which can, go through `get_mut` and `pointer_mut`).
+#![allow(clippy::indexing_slicing)]
+
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
@@ -16,6 +21,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
 use super::events::{PageVisit, is_icon, read_events};
+
 use super::png::{base64_decode, check_png};
 
 /// Without the networking switches Chromium reaches for Google's services,
@@ -176,10 +182,12 @@ impl Chromium {
     fn command(&mut self, method: &str, params: Value, to_page: bool) -> Result<Value> {
         self.next_id += 1;
         let id = self.next_id;
-        let mut message = json!({"id": id, "method": method, "params": params});
-        if to_page {
-            message["sessionId"] = json!(self.session);
-        }
+        let message = match to_page {
+            true => {
+                json!({"id": id, "method": method, "params": params, "sessionId": self.session})
+            }
+            false => json!({"id": id, "method": method, "params": params}),
+        };
         let mut bytes = serde_json::to_vec(&message)?;
         bytes.push(0);
         self.to_browser.write_all(&bytes).with_context(|| {
@@ -201,7 +209,10 @@ impl Chromium {
                 if let Some(error) = message.get("error") {
                     bail!("{method} failed: {error}");
                 }
-                return Ok(message["result"].take());
+                return Ok(message
+                    .get_mut("result")
+                    .map(Value::take)
+                    .unwrap_or_default());
             }
             if message["sessionId"].as_str() == Some(&self.session) {
                 self.pending.push_back(message);
@@ -337,8 +348,11 @@ impl Chromium {
                     .unwrap_or("an exception")
             );
         }
-        serde_json::from_value(answer["result"]["value"].take())
-            .context("the script's value is not what was expected")
+        let value = answer
+            .pointer_mut("/result/value")
+            .map(Value::take)
+            .unwrap_or_default();
+        serde_json::from_value(value).context("the script's value is not what was expected")
     }
 
     /// The page's events that arrived unasked since the last page was opened.

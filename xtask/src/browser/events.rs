@@ -1,5 +1,10 @@
 //! A page's DevTools events, read into what went wrong and what it fetched.
 
+// DevTools messages are read with serde_json's `value["key"]`, which gives
+// Null for a missing key or a value that is no object: it never panics
+// (writes, which can, go through `get_mut` and `pointer_mut`).
+#![allow(clippy::indexing_slicing)]
+
 use std::collections::HashMap;
 
 use serde_json::Value;

@@ -27,7 +27,7 @@ pub(super) fn base64_decode(text: &str) -> Result<Vec<u8>> {
         }
         bits <<= 6 * (4 - chunk.len() as u32);
         let bytes = bits.to_be_bytes();
-        out.extend_from_slice(&bytes[1..chunk.len()]);
+        out.extend_from_slice(bytes.get(1..chunk.len()).unwrap_or_default());
     }
     Ok(out)
 }

@@ -108,23 +108,30 @@ fn chapter_package_of(root: &Path, bin: &str) -> Result<String> {
 /// with the way to build it right.
 fn ensure_static(path: &Path) -> Result<()> {
     let elf = std::fs::read(path).context("cannot read it")?;
-    if elf.len() < 64 || !elf.starts_with(b"\x7fELF") || elf[4] != 2 {
+    const ELFCLASS64: u8 = 2;
+    if elf.len() < 64 || !elf.starts_with(b"\x7fELF") || elf.get(4) != Some(&ELFCLASS64) {
         bail!("not a 64-bit ELF program");
     }
-    let u16_at = |o: usize| u16::from_le_bytes([elf[o], elf[o + 1]]) as usize;
-    let u64_at = |o: usize| -> usize {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(&elf[o..o + 8]);
-        u64::from_le_bytes(b) as usize
+    // Little-endian fields at fixed offsets; None past the end.
+    fn field<const N: usize>(elf: &[u8], at: usize) -> Option<[u8; N]> {
+        elf.get(at..at.checked_add(N)?)?.try_into().ok()
+    }
+    let u16_at = |at| field(&elf, at).map(|b| usize::from(u16::from_le_bytes(b)));
+    let u64_at = |at| field(&elf, at).and_then(|b| usize::try_from(u64::from_le_bytes(b)).ok());
+    let (Some(phoff), Some(phentsize), Some(phnum)) = (u64_at(32), u16_at(54), u16_at(56)) else {
+        bail!("truncated ELF header");
     };
-    let (phoff, phentsize, phnum) = (u64_at(32), u16_at(54), u16_at(56));
     for i in 0..phnum {
-        let at = phoff + i * phentsize;
-        if at + 4 > elf.len() {
-            bail!("truncated ELF program headers");
-        }
         const PT_INTERP: u32 = 3;
-        if u32::from_le_bytes([elf[at], elf[at + 1], elf[at + 2], elf[at + 3]]) == PT_INTERP {
+        let kind = i
+            .checked_mul(phentsize)
+            .and_then(|offset| offset.checked_add(phoff))
+            .and_then(|at| field(&elf, at))
+            .map(u32::from_le_bytes);
+        let Some(kind) = kind else {
+            bail!("truncated ELF program headers");
+        };
+        if kind == PT_INTERP {
             bail!(
                 "it is dynamically linked; the guest needs a static program: build it with \
                  RUSTFLAGS='-C target-feature=+crt-static' cargo build --target {GUEST_TARGET}"
@@ -358,7 +365,9 @@ pub fn initramfs(tests: &[&LabTest], files: &Files) -> Result<Vec<u8>> {
     let mut script = INIT.to_string();
     let mut added = std::collections::BTreeSet::new();
     for test in tests {
-        let program = &test.spec.program[0];
+        let Some((program, program_args)) = test.spec.program.split_first() else {
+            bail!("lab test {} names no program", test.id);
+        };
         let path = programs
             .get(program)
             .with_context(|| format!("program {program} was not built"))?;
@@ -405,7 +414,7 @@ pub fn initramfs(tests: &[&LabTest], files: &Files) -> Result<Vec<u8>> {
             mods.push(key);
         }
         let args: Vec<String> = std::iter::once(guest_name.to_string())
-            .chain(test.spec.program[1..].iter().cloned())
+            .chain(program_args.iter().cloned())
             .map(|a| format!("'{a}'"))
             .collect();
         script.push_str(&format!(

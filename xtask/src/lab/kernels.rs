@@ -171,11 +171,15 @@ fn find_deb(dir: &Path, package: &str) -> Result<PathBuf> {
 pub fn extract_vmlinux(image: &[u8]) -> Result<Vec<u8>> {
     const XZ: &[u8] = &[0xfd, b'7', b'z', b'X', b'Z', 0x00];
     const ZSTD: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
-    let find = |magic: &[u8]| image.windows(magic.len()).position(|w| w == magic);
-    let out = if let Some(at) = find(XZ) {
-        decompress(&image[at..], Compression::Xz).context("decompressing the xz payload")?
-    } else if let Some(at) = find(ZSTD) {
-        decompress(&image[at..], Compression::Zstd).context("decompressing the zstd payload")?
+    // The image from the magic on, if it holds it.
+    let from = |magic: &[u8]| {
+        let at = image.windows(magic.len()).position(|w| w == magic)?;
+        image.get(at..)
+    };
+    let out = if let Some(payload) = from(XZ) {
+        decompress(payload, Compression::Xz).context("decompressing the xz payload")?
+    } else if let Some(payload) = from(ZSTD) {
+        decompress(payload, Compression::Zstd).context("decompressing the zstd payload")?
     } else {
         bail!("no xz or zstd payload found in the kernel image");
     };
@@ -367,13 +371,14 @@ fn resolve_module(
         _ => raw,
     };
     // .modinfo holds "depends=a,b": load those first.
+    const DEPENDS: &[u8] = b"depends=";
     let depends = bytes
-        .windows(8)
-        .position(|w| w == b"depends=")
-        .map(|at| {
-            let rest = &bytes[at + 8..];
-            let end = rest.iter().position(|b| *b == 0).unwrap_or(rest.len());
-            String::from_utf8_lossy(&rest[..end]).into_owned()
+        .windows(DEPENDS.len())
+        .position(|w| w == DEPENDS)
+        .and_then(|at| bytes.get(at + DEPENDS.len()..))
+        .map(|rest| {
+            let value = rest.split(|b| *b == 0).next().unwrap_or_default();
+            String::from_utf8_lossy(value).into_owned()
         })
         .unwrap_or_default();
     for dep in depends.split(',').filter(|d| !d.is_empty()) {
