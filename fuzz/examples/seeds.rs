@@ -55,13 +55,17 @@ fn main() -> Result<()> {
     let mut events = xfrm;
     events.push(netdev_event(16, 2, "veth0")?);
 
-    let corpora: [(&str, Vec<Vec<u8>>); 6] = [
+    let corpora: [(&str, Vec<Vec<u8>>); 7] = [
         ("nlmsg", nlmsg),
         ("procfs", vec![PROC_NET_NETLINK.as_bytes().to_vec()]),
         ("sock_diag", diag),
         ("events", events),
         ("genl_family", vec![family, entry]),
         ("replies", replies),
+        (
+            "book_url",
+            BOOK_URLS.iter().map(|u| u.as_bytes().to_vec()).collect(),
+        ),
     ];
     for (target, seeds) in corpora {
         let dir = root.join("corpus").join(target);
@@ -262,3 +266,31 @@ sk               Eth Pid        Groups   Rmem     Wmem     Dump  Locks    Drops 
 0000000000000000 0   2419843916 00000001 0        0        0     2        0        31245
 0000000000000000 4   3812345678 00000000 1664     0        0     2        6        31250
 ";
+
+/// Requests the book server answers (its pages, a query and a fragment, a
+/// space) and the ones it must refuse: encoded dots and slashes, an
+/// absolute path, `//`, backslashes, NUL, overlong and invalid UTF-8, a
+/// malformed escape.
+const BOOK_URLS: &[&str] = &[
+    "/",
+    "/index.html",
+    "/ch01-hello-netlink.html?search=socket#the-first-socket",
+    "/exercises/ch01-first-socket.html",
+    "/fonts/open-sans-v17-all-charsets-regular.woff2",
+    "/perf/results%20table.svg",
+    "/caf%C3%A9/",
+    "/./ch01//index.html",
+    "/%2Fetc%2Fhostname",
+    "//etc/hostname",
+    "/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/hostname",
+    "/..%2f..%2fetc/hostname",
+    "/.%2E/%2e./etc",
+    "/a/../b",
+    "/%c0%ae%c0%ae/etc/hostname",
+    "/%e0%80%ae/%ff%fe",
+    "/index.html%00.png",
+    "/..%5c..%5cetc%5chostname",
+    "/..\\..\\etc",
+    "/%252e%252e/etc",
+    "/%zz%2",
+];

@@ -1,6 +1,9 @@
 //! `cargo xtask fuzz`: the fuzz targets of `fuzz/` (one per parser of
-//! netlink bytes, or per family of them) under libFuzzer, through
-//! cargo-fuzz, which is installed into `target/tools` the first time.
+//! netlink bytes, or per family of them, and `book_url`, the book server's
+//! request-path mapping) under libFuzzer, through cargo-fuzz, which is
+//! installed into `target/tools` the first time. `cargo fuzz list` names
+//! the targets (each `[[bin]]` of `fuzz/Cargo.toml`); each needs its seeds
+//! in `fuzz/corpus/<target>/`, written by `fuzz/examples/seeds.rs`.
 //!
 //! cargo-fuzz passes `-Z` flags (the sanitizer, coverage instrumentation);
 //! on a stable toolchain `RUSTC_BOOTSTRAP=1` lets rustc accept them.

@@ -44,7 +44,8 @@ enum Command {
     Setup,
     /// Chapter 13's benchmark: C, raw Rust and neli side by side; writes book/src/perf/.
     Bench(bench::BenchArgs),
-    /// Fuzz the netlink parsers (libFuzzer via cargo-fuzz): every target, or one.
+    /// Fuzz the netlink parsers and the book server's URL mapping (libFuzzer
+    /// via cargo-fuzz): every target, or one.
     Fuzz(fuzz::FuzzArgs),
     /// Check the book's kernel citations against the pinned kernel source.
     Citations(citations::CitationsArgs),

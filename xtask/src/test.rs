@@ -87,7 +87,7 @@ pub fn run(args: &TestArgs) -> Result<()> {
         );
         tally.step("bench smoke", bench::smoke_check());
         eprintln!(
-            "==> fuzz smoke: every fuzz target of the netlink parsers, {} s each, no crash",
+            "==> fuzz smoke: every fuzz target (the netlink parsers, the book server's URL mapping), {} s each, no crash",
             fuzz::SMOKE_SECONDS
         );
         tally.step("fuzz smoke", fuzz::smoke_check());
