@@ -30,8 +30,17 @@ pub struct Kernel {
 const DEBUG_CONFIG: &str = include_str!("../../lab/debug-kernel.config");
 
 /// Prepares (or finds in the cache) the kernel called `name`.
+///
+/// One preparation at a time per work tree: the test command prepares
+/// kernels from several processes at once (the lab, chapter 10's build
+/// test), which would otherwise fetch into the same folders and refresh
+/// apt's lists under each other.
 pub fn prepare(name: &str, cache: &Path) -> Result<Kernel> {
-    let dir = cache.join("lab/kernels").join(name);
+    let kernels = cache.join("lab/kernels");
+    std::fs::create_dir_all(&kernels).with_context(|| format!("creating {}", kernels.display()))?;
+    let _one_at_a_time =
+        process::exclusive_lock(&kernels.join("prepare.lock"), "kernel preparation")?;
+    let dir = kernels.join(name);
     match name {
         "6.1" => debian(name, "linux-headers-amd64", &dir, cache),
         "6.12" => debian(name, "linux-headers-6.12-amd64", &dir, cache),
@@ -78,16 +87,28 @@ fn depends(package: &str) -> Result<Vec<String>> {
         .collect())
 }
 
-/// apt lists are needed to resolve package names; a fresh machine may have none.
-fn ensure_apt_lists(meta: &str) -> Result<()> {
-    if depends(meta).is_ok_and(|d| !d.is_empty()) {
+/// apt's lists name the packages to fetch. A fresh machine's lists may be
+/// missing, or as old as its image: they then name kernel builds the
+/// archive no longer holds. As root they are refreshed before this work
+/// tree's first fetch (and after a day); otherwise they must know `meta`.
+fn refresh_apt_lists(meta: &str, cache: &Path) -> Result<()> {
+    const FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
+    let marker = cache.join("lab/apt-lists-refreshed");
+    let fresh = std::fs::metadata(&marker)
+        .and_then(|m| m.modified())
+        .is_ok_and(|at| at.elapsed().is_ok_and(|age| age < FRESH_FOR));
+    if fresh {
         return Ok(());
     }
     if !process::is_root() {
+        if depends(meta).is_ok_and(|d| !d.is_empty()) {
+            return Ok(());
+        }
         bail!("apt does not know `{meta}` yet: run `apt-get update` as root, then again");
     }
-    eprintln!("==> apt-get update (to resolve {meta})");
-    process::run(Command::new("apt-get").args(["update", "-q"]))
+    eprintln!("==> apt-get update (the kernels are fetched by the names apt's lists give)");
+    process::run(Command::new("apt-get").args(["update", "-q"]))?;
+    std::fs::write(&marker, "").with_context(|| format!("writing {}", marker.display()))
 }
 
 fn debian(name: &str, headers_meta: &str, dir: &Path, cache: &Path) -> Result<Kernel> {
@@ -98,7 +119,7 @@ fn debian(name: &str, headers_meta: &str, dir: &Path, cache: &Path) -> Result<Ke
         "==> kernel {name}: fetching Debian's packages (once; cached in {})",
         dir.display()
     );
-    ensure_apt_lists(headers_meta)?;
+    refresh_apt_lists(headers_meta, cache)?;
     // The meta-package names the current ABI; image and headers must match it.
     let headers = depends(headers_meta)?
         .into_iter()
@@ -265,14 +286,20 @@ fn debug(dir: &Path, cache: &Path) -> Result<Kernel> {
 /// fetched and unpacked once, under the cache.
 pub fn linux_source_tree(cache: &Path) -> Result<PathBuf> {
     crate::provision::ensure_packages(&["xz-utils"])?;
-    fetch_linux_source(&cache.join("lab/kernels/debug"), cache)
+    let dir = cache.join("lab/kernels/debug");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let _one_at_a_time = process::exclusive_lock(
+        &cache.join("lab/kernels/prepare.lock"),
+        "kernel preparation",
+    )?;
+    fetch_linux_source(&dir, cache)
 }
 
 fn fetch_linux_source(dir: &Path, cache: &Path) -> Result<PathBuf> {
     let tree = dir.join("linux");
     if !tree.join("Makefile").is_file() {
         eprintln!("==> fetching Debian's linux-source-6.1 (once)");
-        ensure_apt_lists("linux-source-6.1")?;
+        refresh_apt_lists("linux-source-6.1", cache)?;
         let downloads = cache.join("lab/downloads");
         std::fs::create_dir_all(&downloads)?;
         process::run(Command::new("apt-get").current_dir(&downloads).args([
