@@ -2,6 +2,7 @@
 //! passes its tests, every untouched starter fails them.
 
 use std::path::Path;
+use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
@@ -62,9 +63,62 @@ pub fn catalog(root: &Path) -> Result<Vec<Exercise>> {
     Ok(catalog.exercise)
 }
 
+/// The starters as committed, never as a student left them: students solve
+/// the exercises in place, in `exercises/`, and their work must not turn the
+/// self-check (a step of `cargo xtask test`) red. In a git checkout,
+/// `exercises/` of `HEAD` is exported with `git archive` into
+/// `work/exercises` (emptied first) and that folder is returned. Outside a
+/// git checkout (a tarball of the workbook) there is no committed version to
+/// take: the working copy of `exercises/` is graded as it is, with a note
+/// saying so, and an exercise solved in place shows as WRONG.
+pub fn pristine_starters(root: &Path, work: &Path) -> Result<std::path::PathBuf> {
+    let inside_git = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["rev-parse", "--is-inside-work-tree"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !inside_git {
+        eprintln!(
+            "note: {} is not a git checkout: the self-check grades the starters in exercises/ as they are, so an exercise solved there counts as a starter that passes",
+            root.display()
+        );
+        return Ok(root.join("exercises"));
+    }
+    if work.exists() {
+        std::fs::remove_dir_all(work).with_context(|| format!("emptying {}", work.display()))?;
+    }
+    std::fs::create_dir_all(work)?;
+    let mut archive = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["archive", "--format=tar", "HEAD", "--", "exercises"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("running git archive")?;
+    let stdout = archive.stdout.take().context("git archive's output")?;
+    let untar = Command::new("tar")
+        .arg("-x")
+        .arg("-C")
+        .arg(work)
+        .stdin(stdout)
+        .status()
+        .context("running tar")?;
+    let archived = archive.wait()?;
+    if !archived.success() || !untar.success() {
+        bail!(
+            "could not export the committed starters (git archive HEAD -- exercises) into {}",
+            work.display()
+        );
+    }
+    Ok(work.join("exercises"))
+}
+
 /// The exercise set checks itself (the rustlings idea), through the grader
 /// instructors use: `solutions/` scores full marks on every exercise, the
-/// untouched `exercises/` scores zero on every one, and the half-done and
+/// starters as committed (`pristine_starters`) score zero on every one, and the half-done and
 /// hostile submissions in `tests/fixtures/submissions` score exactly what
 /// `expected.toml` there says. Graded as one class, the solutions last, with
 /// the hidden tests in `tests/fixtures/hidden-tests` (as an instructor's
@@ -77,7 +131,8 @@ pub fn self_check(only: &[String]) -> Result<(usize, usize)> {
     let root = workspace::root();
     let fixtures = root.join("tests/fixtures/submissions");
     let hidden = root.join("tests/fixtures/hidden-tests");
-    let mut submissions = vec![("exercises".to_string(), root.join("exercises"))];
+    let starters = pristine_starters(&root, &crate::cache_dir().join("self-check"))?;
+    let mut submissions = vec![("exercises".to_string(), starters)];
     submissions.extend(crate::grade::submissions_of(&fixtures, true)?);
     submissions.push(("solutions".to_string(), root.join("solutions")));
     let grades = crate::grade::grade(&submissions, Some(&hidden), only)?;
@@ -171,4 +226,57 @@ pub fn self_check(only: &[String]) -> Result<(usize, usize)> {
         );
     }
     Ok((passed, failed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let ok = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "git {args:?}");
+    }
+
+    /// A student solves an exercise in place: the self-check still grades
+    /// the starter as committed, and the student's file is left alone.
+    #[test]
+    fn self_check_grades_the_committed_starters_not_the_solved_ones() {
+        let repo = tempfile::tempdir().unwrap();
+        let src = repo.path().join("exercises/ch06-lost-messages/src");
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::write(src.join("lib.rs"), "todo!()\n").unwrap();
+        git(repo.path(), &["init", "-q"]);
+        git(repo.path(), &["add", "exercises"]);
+        git(repo.path(), &["commit", "-q", "-m", "starter"]);
+        std::fs::write(src.join("lib.rs"), "solved\n").unwrap();
+        let work = repo.path().join("target/self-check");
+        let starters = pristine_starters(repo.path(), &work).unwrap();
+        assert_eq!(starters, work.join("exercises"));
+        let graded = starters.join("ch06-lost-messages/src/lib.rs");
+        assert_eq!(std::fs::read_to_string(graded).unwrap(), "todo!()\n");
+        assert_eq!(
+            std::fs::read_to_string(src.join("lib.rs")).unwrap(),
+            "solved\n"
+        );
+        // A second run starts from an empty folder.
+        std::fs::write(work.join("exercises/stray"), "x").unwrap();
+        let again = pristine_starters(repo.path(), &work).unwrap();
+        assert!(!again.join("stray").exists());
+    }
+
+    #[test]
+    fn outside_git_the_working_copy_is_graded() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("exercises")).unwrap();
+        let starters = pristine_starters(dir.path(), &dir.path().join("w")).unwrap();
+        assert_eq!(starters, dir.path().join("exercises"));
+    }
 }
