@@ -78,11 +78,17 @@ pub fn ensure_sandbox_works() -> Result<std::fs::File> {
         }
     }
     // Its own processes only: init (1) and the shell (2); the glob and
-    // echo are the shell's own.
-    let ps = shell("cd /proc && echo [0-9]*", &[], top, 10)?;
+    // echo are the shell's own. Init's command line, the grader's, blank.
+    let ps = shell(
+        "cd /proc && echo [0-9]* && tr -d '\\000' < 1/cmdline",
+        &[],
+        top,
+        10,
+    )?;
     if ps.output.trim() != "1 2" {
         problems.push(format!(
-            "/proc lists processes other than the sandbox's own (1 2): {}",
+            "/proc lists processes other than the sandbox's own (1 2), or the grader's \
+             command line as init's: {}",
             said(&ps)
         ));
     }

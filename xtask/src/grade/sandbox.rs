@@ -157,6 +157,11 @@ struct Plan {
     proc_dir: CString,
     /// The working folder as the test sees it, after the pivot.
     workdir: CString,
+    /// Where this process's command line lies in memory (`arg_start`,
+    /// `arg_end` of /proc/self/stat): init, a copy of the grader, blanks it,
+    /// or the test would read the grader's arguments in /proc/1/cmdline
+    /// (the class folder, the hidden tests' folder).
+    args: Option<(usize, usize)>,
 }
 
 impl Plan {
@@ -171,6 +176,7 @@ impl Plan {
             scratch: Vec::new(),
             proc_dir: c_path(&root.join("proc"))?,
             workdir: c_path(workdir)?,
+            args: own_args(),
         };
         let below = |path: &Path| -> Result<CString> {
             let relative = path.strip_prefix("/").unwrap_or(path);
@@ -242,6 +248,18 @@ impl Plan {
         }
         Ok(plan)
     }
+}
+
+/// `(arg_start, arg_end)` of this process: fields 48 and 49 of
+/// /proc/self/stat, counting from 1 (the 45th and 46th after the `)` that
+/// ends the command's name).
+fn own_args() -> Option<(usize, usize)> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let (_, fields) = stat.rsplit_once(')')?;
+    let mut fields = fields.split_whitespace().skip(45);
+    let start = fields.next()?.parse().ok()?;
+    let end = fields.next()?.parse().ok()?;
+    (start < end).then_some((start, end))
 }
 
 /// Whether `path` is in sight in the sandbox already (the root, or below a
@@ -457,7 +475,9 @@ fn build_root(plan: &Plan) -> std::io::Result<()> {
 fn init(plan: &Plan, status_write: libc::c_int) -> std::io::Result<()> {
     let proc_flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC | libc::MS_RDONLY;
     // SAFETY: NUL-terminated paths of the plan; pivot_root and umount2 act
-    // on this process's own mount namespace.
+    // on this process's own mount namespace; arg_start..arg_end is the
+    // writable stack area the kernel put the command line in, read from
+    // /proc/self/stat before the fork, which copied it.
     unsafe {
         // Mounted while the host's /proc is still in sight: the kernel lets
         // a user namespace mount a proc only where one is visible already.
@@ -481,6 +501,22 @@ fn init(plan: &Plan, status_write: libc::c_int) -> std::io::Result<()> {
         // nor open its descriptors through /proc/1/fd to forge a status.
         check_int(libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0))?;
         check_int(libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0))?;
+        check_int(libc::prctl(
+            libc::PR_SET_NAME,
+            c"sandbox-init".as_ptr(),
+            0,
+            0,
+            0,
+        ))?;
+        if let Some((start, end)) = plan.args {
+            // The grader's argument strings, in init's own copy of its
+            // memory (fork copied it; nothing else in init reads them).
+            std::ptr::write_bytes(
+                std::ptr::with_exposed_provenance_mut::<u8>(start),
+                0,
+                end - start,
+            );
+        }
     }
     default_signals();
     // SAFETY: fork in a single-threaded process.
