@@ -17,6 +17,9 @@ static NOISE: LazyLock<Regex> = LazyLock::new(|| {
         r"clocksource|hrtimer: interrupt took|^tsc: |RT throttling|",
         // A loaded host makes the emulated TSC look unstable to the guest.
         r"^TSC found unstable|^sched_clock: Marking unstable|",
+        // The entropy pool fills whenever the guest has gathered enough,
+        // during whichever test runs then.
+        r"^random: |",
         r"irq event stamp|hardirqs last|softirqs last|",
         r"^(RSP|RAX|RBX|RCX|RDX|RBP|RSI|RDI|R8|R9|R10|R11|R12|R13|R14|R15|FS|GS|CS|CR0|CR2|CR3|CR4|DR0|DR3|DR6|DR7|PKRU|Code):|",
         r"^Kernel Offset:|^Modules linked in:|^ \? |^input: |i8042|serio"
@@ -272,6 +275,7 @@ mod tests {
              [    2.300003] 6.1.192 #1 Tainted: G           O\n\
              [    2.300003] TSC found unstable after boot, most likely due to broken BIOS. Use 'tsc=unstable'.\n\
              [    2.300003] sched_clock: Marking unstable (1240507318, 13455973)<-(1294338172, -40371093)\n\
+             [    2.300003] random: crng init done\n\
              [    2.300004] gfp_kernel: unloaded",
         );
         let out = kernel_log(&raw);
