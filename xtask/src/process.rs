@@ -142,7 +142,8 @@ pub fn with_network_namespace_rights(cmd: Command) -> Result<Command> {
     Ok(wrapped)
 }
 
-fn has_cap_sys_admin() -> bool {
+/// Whether this process may create network namespaces itself.
+pub fn has_cap_sys_admin() -> bool {
     const CAP_SYS_ADMIN: u32 = 21;
     std::fs::read_to_string("/proc/self/status")
         .ok()

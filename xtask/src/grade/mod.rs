@@ -38,6 +38,8 @@ use crate::workspace;
 
 pub use probe::{ensure_sandbox_works, lock_path, sandbox_processes};
 pub use report::junit;
+/// The student's check gives each test the grader's time limit.
+pub(crate) use rust::TEST_WALL;
 
 #[derive(clap::Args, Debug)]
 pub struct GradeArgs {

@@ -16,7 +16,7 @@ use super::{DETAIL_MAX, ExerciseGrade, TestResult, round2, zero};
 use crate::exercises::{Exercise, Kind};
 
 /// Limits on one test of a student's Rust code, and on its build.
-pub(super) const TEST_WALL: Duration = Duration::from_secs(10);
+pub(crate) const TEST_WALL: Duration = Duration::from_secs(10);
 const BUILD_WALL: Duration = Duration::from_secs(300);
 /// A build's output is machine-read (cargo's JSON): keep more of it.
 const BUILD_OUTPUT_KEPT_EACH_END: usize = 2 << 20;
