@@ -5,8 +5,9 @@
 //! taken, the tests and the manifest come from this repository (plus an
 //! instructor's hidden tests), it is built in a target directory shared by
 //! every submission (dependencies build once), and each test runs as an
-//! unprivileged user in fresh user and network namespaces with time, memory,
-//! process and file-size limits. A kernel-module exercise runs the tests of
+//! unprivileged user in fresh user, network, mount, IPC and PID namespaces,
+//! in a root file system that holds only what a test needs, with time,
+//! memory, process and file-size limits. A kernel-module exercise runs the tests of
 //! the exercise's `lab.toml` in the VM lab against the student's module; all
 //! submissions' module tests share the boots. Whatever a student's code does
 //! (panic, hang, fork endlessly, fill the disk, print without end, reach for
