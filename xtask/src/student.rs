@@ -20,7 +20,8 @@ use crate::{process, workspace};
 
 #[derive(clap::Args)]
 pub struct ExerciseArgs {
-    /// The exercise (default: the first one not done yet).
+    /// The exercise (default: the one whose folder you are in, else the
+    /// first one not done yet).
     name: Option<String>,
     /// Show the next hint of the exercise.
     #[arg(long)]
@@ -69,7 +70,10 @@ pub fn run(args: &ExerciseArgs) -> Result<()> {
         print_list(&catalog, &progress);
         return Ok(());
     }
-    let exercise = match &args.name {
+    let here = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| exercise_of_folder(&root, &cwd));
+    let exercise = match args.name.as_ref().or(here.as_ref()) {
         Some(name) => catalog.iter().find(|e| &e.name == name).with_context(|| {
             format!("no exercise `{name}`; `cargo xtask exercise --list` shows them")
         })?,
@@ -153,6 +157,19 @@ pub fn run(args: &ExerciseArgs) -> Result<()> {
         }
         bail!("{} is not done yet", exercise.name)
     }
+}
+
+/// The exercise whose folder `cwd` is in (`exercises/NAME` or below), if
+/// any: from there, `cargo xtask exercise` means that exercise.
+fn exercise_of_folder(root: &Path, cwd: &Path) -> Option<String> {
+    let exercises = root.join("exercises").canonicalize().ok()?;
+    let cwd = cwd.canonicalize().ok()?;
+    let inside = cwd.strip_prefix(&exercises).ok()?;
+    let name = inside.components().next()?.as_os_str().to_str()?;
+    root.join("exercises")
+        .join(name)
+        .is_dir()
+        .then(|| name.to_string())
 }
 
 fn kind_name(kind: Kind) -> &'static str {
@@ -478,6 +495,30 @@ mod tests {
         assert!(!run.finished && !run.success);
         assert!(run.text.contains("started"), "{}", run.text);
         assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+
+    #[test]
+    fn the_folder_names_the_exercise() {
+        let root = tempfile::tempdir().unwrap();
+        let src = root.path().join("exercises/ch06-lost-messages/src");
+        std::fs::create_dir_all(&src).unwrap();
+        assert_eq!(
+            exercise_of_folder(root.path(), &src).as_deref(),
+            Some("ch06-lost-messages")
+        );
+        assert_eq!(
+            exercise_of_folder(
+                root.path(),
+                &root.path().join("exercises/ch06-lost-messages")
+            )
+            .as_deref(),
+            Some("ch06-lost-messages")
+        );
+        assert_eq!(exercise_of_folder(root.path(), root.path()), None);
+        assert_eq!(
+            exercise_of_folder(root.path(), &root.path().join("exercises")),
+            None
+        );
     }
 
     #[test]
