@@ -33,6 +33,11 @@ pub struct ExerciseArgs {
 
 #[derive(Default, Serialize, Deserialize)]
 struct Progress {
+    /// The exercise last checked (or watched): `--hint` without a name
+    /// applies to it, and the check without a name returns to it until it
+    /// passes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    current: Option<String>,
     #[serde(default)]
     exercise: BTreeMap<String, State>,
 }
@@ -74,13 +79,8 @@ pub fn run(args: &ExerciseArgs) -> Result<()> {
         .ok()
         .and_then(|cwd| exercise_of_folder(&root, &cwd));
     let exercise = match args.name.as_ref().or(here.as_ref()) {
-        Some(name) => catalog.iter().find(|e| &e.name == name).with_context(|| {
-            format!("no exercise `{name}`; `cargo xtask exercise --list` shows them")
-        })?,
-        None => match catalog
-            .iter()
-            .find(|e| !progress.exercise.get(&e.name).is_some_and(|s| s.done))
-        {
+        Some(name) => resolve(&catalog, &progress, name)?,
+        None => match current(&catalog, &progress) {
             Some(e) => e,
             None => {
                 println!("Every exercise is done. Well done!");
@@ -89,32 +89,11 @@ pub fn run(args: &ExerciseArgs) -> Result<()> {
             }
         },
     };
+    // What the student works on now: `--hint` and `--list` follow it.
+    progress.current = Some(exercise.name.clone());
     let state = progress.exercise.entry(exercise.name.clone()).or_default();
     if args.hint {
-        match exercise.hints.get(state.hints_shown) {
-            Some(hint) => {
-                state.hints_shown += 1;
-                println!(
-                    "hint {} of {} for {}:\n  {hint}",
-                    state.hints_shown,
-                    exercise.hints.len(),
-                    exercise.name
-                );
-            }
-            None => println!(
-                "no more hints for {}: the chapter `{}` has the rest",
-                exercise.name, exercise.chapter
-            ),
-        }
-        // Earlier hints stay visible: a student may need them again.
-        for (i, hint) in exercise
-            .hints
-            .iter()
-            .take(state.hints_shown.saturating_sub(1))
-            .enumerate()
-        {
-            println!("  (hint {}) {hint}", i + 1);
-        }
+        print!("{}", reveal_hint(exercise, state));
         return save_progress(&root, &progress);
     }
     println!(
@@ -134,10 +113,7 @@ pub fn run(args: &ExerciseArgs) -> Result<()> {
             exercise.name,
             summary(&catalog, &progress)
         );
-        if let Some(next) = catalog
-            .iter()
-            .find(|e| !progress.exercise.get(&e.name).is_some_and(|s| s.done))
-        {
+        if let Some(next) = current(&catalog, &progress) {
             println!(
                 "next: `cargo xtask exercise` ({}; statement in exercises/{}/README.md)",
                 next.name, next.name
@@ -170,6 +146,128 @@ fn exercise_of_folder(root: &Path, cwd: &Path) -> Option<String> {
         .join(name)
         .is_dir()
         .then(|| name.to_string())
+}
+
+/// The exercise a name means: the exact name; a prefix such as a chapter's
+/// (`ch01`) or a chapter's name, when it means one exercise, or one not yet
+/// done; otherwise an error that lists the candidates, or suggests the
+/// names a typo is close to.
+fn resolve<'a>(catalog: &'a [Exercise], progress: &Progress, name: &str) -> Result<&'a Exercise> {
+    if let Some(e) = catalog.iter().find(|e| e.name == name) {
+        return Ok(e);
+    }
+    let matches: Vec<&Exercise> = catalog
+        .iter()
+        .filter(|e| e.name.starts_with(name) || e.chapter.starts_with(name))
+        .collect();
+    let open: Vec<&Exercise> = matches
+        .iter()
+        .copied()
+        .filter(|e| !is_done(progress, e))
+        .collect();
+    match (matches.as_slice(), open.as_slice()) {
+        ([one], _) | (_, [one]) => return Ok(one),
+        ([], _) => {}
+        (many, _) => bail!(
+            "`{name}` means {} exercises: {}; name one",
+            many.len(),
+            many.iter()
+                .map(|e| format!("{} ({})", e.name, short_kind(e.kind)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+    let mut close: Vec<(usize, &str)> = catalog
+        .iter()
+        .map(|e| (edit_distance(name, &e.name), e.name.as_str()))
+        .filter(|(d, _)| *d <= 3)
+        .collect();
+    close.sort();
+    match close.first() {
+        Some((_, near)) => bail!("no exercise `{name}`; did you mean `{near}`?"),
+        None => bail!("no exercise `{name}`; `cargo xtask exercise --list` shows them"),
+    }
+}
+
+/// Levenshtein distance, for "did you mean".
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = i;
+        let mut left = i + 1;
+        let mut next = vec![left];
+        for (j, cb) in b.iter().enumerate() {
+            let up = row.get(j + 1).copied().unwrap_or(usize::MAX - 1);
+            let cost = diagonal + usize::from(ca != *cb);
+            left = cost.min(up + 1).min(left + 1);
+            diagonal = up;
+            next.push(left);
+        }
+        row = next;
+    }
+    row.last().copied().unwrap_or(0)
+}
+
+fn is_done(progress: &Progress, e: &Exercise) -> bool {
+    progress.exercise.get(&e.name).is_some_and(|s| s.done)
+}
+
+/// The exercise being worked on: the last one checked, until it passes;
+/// then the first one not done, in book order, where within a chapter a
+/// Rust exercise (seconds on the host) comes before a module exercise
+/// (boots in the VM lab).
+fn current<'a>(catalog: &'a [Exercise], progress: &Progress) -> Option<&'a Exercise> {
+    if let Some(e) = progress
+        .current
+        .as_ref()
+        .and_then(|name| catalog.iter().find(|e| &e.name == name))
+        .filter(|e| !is_done(progress, e))
+    {
+        return Some(e);
+    }
+    let first = catalog.iter().find(|e| !is_done(progress, e))?;
+    catalog
+        .iter()
+        .filter(|e| e.chapter == first.chapter && !is_done(progress, e))
+        .find(|e| e.kind == Kind::Rust)
+        .or(Some(first))
+}
+
+/// Reveals the next hint, if any is left, then recalls every hint revealed
+/// before it: none of them is ever out of reach.
+fn reveal_hint(exercise: &Exercise, state: &mut State) -> String {
+    let mut text = String::new();
+    let earlier = match exercise.hints.get(state.hints_shown) {
+        Some(hint) => {
+            state.hints_shown += 1;
+            text.push_str(&format!(
+                "hint {} of {} for {}:\n  {hint}\n",
+                state.hints_shown,
+                exercise.hints.len(),
+                exercise.name
+            ));
+            state.hints_shown - 1
+        }
+        None => {
+            text.push_str(&format!(
+                "no more hints for {}: the chapter `{}` has the rest\n",
+                exercise.name, exercise.chapter
+            ));
+            state.hints_shown
+        }
+    };
+    for (i, hint) in exercise.hints.iter().take(earlier).enumerate() {
+        text.push_str(&format!("  (hint {}) {hint}\n", i + 1));
+    }
+    text
+}
+
+fn short_kind(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Rust => "rust",
+        Kind::Kmod => "kmod",
+    }
 }
 
 fn kind_name(kind: Kind) -> &'static str {
@@ -445,19 +543,25 @@ fn summary(catalog: &[Exercise], progress: &Progress) -> String {
 }
 
 fn print_list(catalog: &[Exercise], progress: &Progress) {
+    let now = current(catalog, progress).map(|e| e.name.as_str());
     for e in catalog {
         let state = progress.exercise.get(&e.name).cloned().unwrap_or_default();
         println!(
-            "{} {:<28} {:<22} {:>3} points  {}",
+            "{} {} {:<28} {:<22} {:>3} points  {}",
+            if now == Some(e.name.as_str()) {
+                "->"
+            } else {
+                "  "
+            },
             if state.done { "[x]" } else { "[ ]" },
             e.name,
             e.chapter,
             e.points,
-            match e.kind {
-                Kind::Rust => "rust",
-                Kind::Kmod => "kmod",
-            }
+            short_kind(e.kind)
         );
+    }
+    if let Some(now) = now {
+        println!("-> current: {now} (`cargo xtask exercise` checks it)");
     }
     println!("progress: {}", summary(catalog, progress));
 }
@@ -519,6 +623,86 @@ mod tests {
             exercise_of_folder(root.path(), &root.path().join("exercises")),
             None
         );
+    }
+
+    fn catalog() -> Vec<Exercise> {
+        let e = |name: &str, chapter: &str, kind, hints: usize| Exercise {
+            name: name.into(),
+            chapter: chapter.into(),
+            kind,
+            points: 10,
+            hints: (1..=hints).map(|i| format!("h{i}")).collect(),
+        };
+        vec![
+            e("ch01-echo-lengths", "ch01-hello-netlink", Kind::Kmod, 3),
+            e("ch01-nlmsg-layout", "ch01-hello-netlink", Kind::Rust, 2),
+            e("ch06-lost-messages", "ch06-enobufs", Kind::Rust, 2),
+        ]
+    }
+
+    #[test]
+    fn names_prefixes_and_typos() {
+        let c = catalog();
+        let mut p = Progress::default();
+        assert_eq!(resolve(&c, &p, "ch06").unwrap().name, "ch06-lost-messages");
+        assert_eq!(
+            resolve(&c, &p, "ch06-enobufs").unwrap().name,
+            "ch06-lost-messages"
+        );
+        let both = resolve(&c, &p, "ch01").unwrap_err().to_string();
+        assert!(both.contains("ch01-echo-lengths (kmod)"), "{both}");
+        p.exercise.insert(
+            "ch01-echo-lengths".into(),
+            State {
+                done: true,
+                hints_shown: 0,
+            },
+        );
+        assert_eq!(resolve(&c, &p, "ch01").unwrap().name, "ch01-nlmsg-layout");
+        let typo = resolve(&c, &p, "ch06-lost-mesages")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            typo.contains("did you mean `ch06-lost-messages`?"),
+            "{typo}"
+        );
+        let far = resolve(&c, &p, "routing").unwrap_err().to_string();
+        assert!(far.contains("--list"), "{far}");
+    }
+
+    #[test]
+    fn the_current_exercise_is_the_last_one_checked() {
+        let c = catalog();
+        let mut p = Progress::default();
+        // A newcomer starts with the chapter's Rust exercise.
+        assert_eq!(current(&c, &p).unwrap().name, "ch01-nlmsg-layout");
+        p.current = Some("ch06-lost-messages".into());
+        assert_eq!(current(&c, &p).unwrap().name, "ch06-lost-messages");
+        p.exercise.insert(
+            "ch06-lost-messages".into(),
+            State {
+                done: true,
+                hints_shown: 0,
+            },
+        );
+        assert_eq!(current(&c, &p).unwrap().name, "ch01-nlmsg-layout");
+    }
+
+    #[test]
+    fn every_revealed_hint_stays_readable() {
+        let c = catalog();
+        let e = &c[1];
+        let mut s = State::default();
+        assert!(reveal_hint(e, &mut s).starts_with("hint 1 of 2"));
+        let second = reveal_hint(e, &mut s);
+        assert!(second.starts_with("hint 2 of 2") && second.contains("(hint 1) h1"));
+        let after = reveal_hint(e, &mut s);
+        assert!(after.starts_with("no more hints"), "{after}");
+        assert!(
+            after.contains("(hint 1) h1") && after.contains("(hint 2) h2"),
+            "{after}"
+        );
+        assert_eq!(s.hints_shown, 2);
     }
 
     #[test]
