@@ -678,6 +678,13 @@ mod tests {
     }
 
     #[test]
+    fn finds_its_own_command_line_in_memory() {
+        let (start, end) = own_args().unwrap();
+        let len = std::fs::read("/proc/self/cmdline").unwrap().len();
+        assert_eq!(end - start, len);
+    }
+
+    #[test]
     fn refuses_paths_its_own_folders_would_hide() {
         assert!(visible(Path::new("/usr/bin/sh")).unwrap());
         assert!(visible(Path::new("/bin/sh")).unwrap());
