@@ -156,8 +156,12 @@ pub(super) fn boot_once(
         .iter()
         .map(|l| format!("{:>8.3} {}", l.at.as_secs_f64(), l.text))
         .collect();
-    std::fs::write(dir.join(format!("{label}.log")), log.join("\n"))?;
+    let log_path = dir.join(format!("{label}.log"));
+    std::fs::write(&log_path, log.join("\n"))?;
     let mut parsed = transcript::parse(&boot.lines, &boot.console);
+    for run in &mut parsed.runs {
+        run.boot_log = Some(log_path.clone());
+    }
     parsed.boot_time = boot
         .lines
         .iter()

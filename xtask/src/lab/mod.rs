@@ -58,6 +58,12 @@ pub struct Outcome {
     pub passed: bool,
     pub reason: String,
     pub seconds: f64,
+    /// What a failure shows besides its reason: every kernel report of the
+    /// run (`normalize::reports`), or the compiler's messages of a module
+    /// that does not build, whole.
+    pub details: Vec<String>,
+    /// The console log of the boot the test ran in.
+    pub boot_log: Option<PathBuf>,
 }
 
 /// What `cargo xtask test` needs back.
@@ -205,7 +211,11 @@ pub fn execute(tests: Vec<LabTest>, kernel_names: &[String], mode: Mode) -> Resu
                         .insert(dir.clone(), built);
                 }
                 Err(e) => {
-                    eprintln!("{e:#}");
+                    // A verdict run (a student's check, the grader) shows the
+                    // messages with each failing test, once.
+                    if mode != Mode::Verdict {
+                        eprintln!("{e:#}");
+                    }
                     broken.insert((k.name.clone(), dir.clone()), format!("{e:#}"));
                 }
             }

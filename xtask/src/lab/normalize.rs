@@ -60,6 +60,98 @@ static INTERRUPTED_TASK: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+/// Every kernel report in a run's kernel log, for a student to read: each
+/// report's first lines (BUG, WARNING, Oops, panic, lockdep's title)
+/// normalized, and the function names of its call trace, innermost first.
+/// Unlike `kernel_log`, nothing is left out for the sake of a stable
+/// snapshot: a report that depends on which task a timer interrupted is
+/// shown too. A report repeated word for word (a timer firing again) is
+/// shown once, with its count.
+pub fn reports(raw: &[String]) -> Vec<String> {
+    let mut blocks: Vec<(Vec<String>, usize)> = Vec::new();
+    let mut current: Option<Vec<String>> = None;
+    let mut frames: Vec<String> = Vec::new();
+    let mut in_trace = false;
+    let mut finish = |block: Option<Vec<String>>, frames: &mut Vec<String>| {
+        let Some(mut block) = block else { return };
+        if !frames.is_empty() {
+            block.push(format!("  call trace: {}", frames.join(" < ")));
+        }
+        frames.clear();
+        match blocks.iter_mut().find(|(b, _)| *b == block) {
+            Some((_, n)) => *n += 1,
+            None => blocks.push((block, 1)),
+        }
+    };
+    for raw_line in raw {
+        let line = TIMESTAMP.replace(raw_line, "");
+        let line = FRAME_OFFSET.replace_all(&line, "");
+        let line = ADDRESS.replace_all(&line, "<addr>");
+        let line = PID.replace_all(&line, "$1: <pid>");
+        let line = LOCKDEP_TASK.replace_all(&line, "<task>/<pid>$1");
+        let line = line.trim_end();
+        let starts = is_splat(line) && !line.starts_with(' ');
+        if starts {
+            // lockdep's title follows a line of '=': one report, not two.
+            let continues = current.as_ref().is_some_and(|b| {
+                b.len() == 1
+                    && !in_trace
+                    && b.iter().all(|l| l.starts_with("WARNING: inconsistent"))
+            });
+            if !continues {
+                finish(current.take(), &mut frames);
+                in_trace = false;
+            }
+            current.get_or_insert_with(Vec::new).push(line.to_string());
+            continue;
+        }
+        let Some(block) = current.as_mut() else {
+            continue;
+        };
+        if line.starts_with("Call Trace:") {
+            in_trace = true;
+        } else if in_trace && line.starts_with(' ') {
+            let frame = line.trim();
+            if frame.starts_with('?') || frame.starts_with('<') {
+                continue;
+            }
+            if frames.len() < 16 {
+                frames.push(frame.to_string());
+            }
+        } else if in_trace || line.starts_with("---[ end") {
+            in_trace = false;
+            finish(current.take(), &mut frames);
+        } else if block.len() < 3
+            && frames.is_empty()
+            && !line.is_empty()
+            && !line.starts_with('=')
+            && !line.starts_with('-')
+            && !line.starts_with(' ')
+            && !NOISE.is_match(line)
+            && !RELEASE.is_match(line)
+            && !line.starts_with("CPU: ")
+            && !line.starts_with("Hardware name")
+            && !line.starts_with("RIP: ")
+        {
+            // The lines right after the title say what and where.
+            block.push(line.to_string());
+        }
+    }
+    finish(current.take(), &mut frames);
+    blocks
+        .into_iter()
+        .flat_map(|(block, n)| {
+            let mut block = block;
+            if n > 1
+                && let Some(first) = block.first_mut()
+            {
+                first.push_str(&format!(" (x{n})"));
+            }
+            block
+        })
+        .collect()
+}
+
 /// Is this (normalized) kernel line a sign of a kernel bug report?
 pub fn is_splat(line: &str) -> bool {
     line.starts_with("BUG: ")
@@ -239,6 +331,51 @@ mod tests {
 
     fn lines(text: &str) -> Vec<String> {
         text.lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn reports_keep_every_report_and_its_function_names() {
+        let raw = lines(
+            "[    1.000000] gfp_kernel: multicasting\n\
+             [    1.100000] ================================\n\
+             [    1.100001] WARNING: inconsistent lock state\n\
+             [    1.100002] 6.1.0-56-amd64 #1 Debian 6.1.192-2 Tainted: G O\n\
+             [    1.100003] --------------------------------\n\
+             [    1.100004] inconsistent {SOFTIRQ-ON-W} -> {IN-SOFTIRQ-W} usage.\n\
+             [    1.100005] {SOFTIRQ-ON-W} state was registered at:\n\
+             [    1.100006]   lock_acquire+0x1/0x2\n\
+             [    1.100007] Call Trace:\n\
+             [    1.100008]  dump_stack_lvl+0x4b/0x80\n\
+             [    1.100009]  ? mark_lock+0x1/0x2\n\
+             [    1.100010]  mcast_tick+0x2a/0x90 [gfp_kernel]\n\
+             [    1.100011] ---[ end trace ]---\n\
+             [    1.200000] BUG: sleeping function called from invalid context at mm/slab.h:710\n\
+             [    1.200001] in_atomic(): 1, irqs_disabled(): 0, non_block: 0, pid: 0, name: swapper/0\n\
+             [    1.200002] Call Trace:\n\
+             [    1.200003]  __might_resched+0x1/0x2\n\
+             [    1.200004]  mcast_tick+0x2a/0x90 [gfp_kernel]\n\
+             [    1.200005] </IRQ>\n\
+             [    2.200000] BUG: sleeping function called from invalid context at mm/slab.h:710\n\
+             [    2.200001] in_atomic(): 1, irqs_disabled(): 0, non_block: 0, pid: 0, name: swapper/0\n\
+             [    2.200002] Call Trace:\n\
+             [    2.200003]  __might_resched+0x1/0x2\n\
+             [    2.200004]  mcast_tick+0x2a/0x90 [gfp_kernel]\n\
+             [    2.200005] </IRQ>\n\
+             [    3.000000] gfp_kernel: done",
+        );
+        let shown = reports(&raw);
+        assert_eq!(
+            shown,
+            [
+                "WARNING: inconsistent lock state",
+                "inconsistent {SOFTIRQ-ON-W} -> {IN-SOFTIRQ-W} usage.",
+                "{SOFTIRQ-ON-W} state was registered at:",
+                "  call trace: dump_stack_lvl < mcast_tick [gfp_kernel]",
+                "BUG: sleeping function called from invalid context at mm/slab.h:710 (x2)",
+                "in_atomic(): 1, irqs_disabled(): 0, non_block: 0, pid: <pid>, name: swapper/0",
+                "  call trace: __might_resched < mcast_tick [gfp_kernel]",
+            ]
+        );
     }
 
     #[test]

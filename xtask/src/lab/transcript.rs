@@ -26,6 +26,8 @@ pub struct GuestRun {
     /// The END marker was seen.
     pub finished: bool,
     pub duration: Duration,
+    /// The console log of the boot this run was part of.
+    pub boot_log: Option<std::path::PathBuf>,
 }
 
 /// The tests of one boot, in order, plus whether the guest came up at all.

@@ -41,6 +41,8 @@ pub(super) fn outcomes(
                             .join("; ")
                     ),
                     seconds: 0.0,
+                    details: why.lines().map(str::to_string).collect(),
+                    boot_log: None,
                 });
             }
         }
@@ -66,6 +68,11 @@ pub(super) fn outcomes(
             passed,
             reason,
             seconds: run.duration.as_secs_f64(),
+            details: match passed {
+                true => Vec::new(),
+                false => normalize::reports(&run.kernel_log),
+            },
+            boot_log: run.boot_log.clone(),
         });
     }
     outcomes
