@@ -68,8 +68,8 @@ pub(super) const READ_PAGE_JS: &str = r##"(() => {
     return {kind, width: box.width, height: box.height, shapes, caption};
   });
   return {
-    pub(super) links: [...document.querySelectorAll('a[href]')].map(url),
-    pub(super) ids: [...document.querySelectorAll('[id], a[name]')]
+    links: [...document.querySelectorAll('a[href]')].map(url),
+    ids: [...document.querySelectorAll('[id], a[name]')]
       .map(e => e.id || e.getAttribute('name')).filter(id => id),
     diagrams,
   };
