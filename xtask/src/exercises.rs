@@ -128,10 +128,15 @@ pub fn pristine_starters(root: &Path, work: &Path) -> Result<std::path::PathBuf>
 /// sibling submissions and the grader's files, each attempt scored with its
 /// reason. Returns (checks passed, checks failed).
 pub fn self_check(only: &[String]) -> Result<(usize, usize)> {
-    let root = workspace::root();
+    self_check_of(&workspace::root(), only)
+}
+
+/// The self-check of the workbook checked out at `root` (this one, or a
+/// clone of it): its committed starters, fixtures and solutions.
+fn self_check_of(root: &Path, only: &[String]) -> Result<(usize, usize)> {
     let fixtures = root.join("tests/fixtures/submissions");
     let hidden = root.join("tests/fixtures/hidden-tests");
-    let starters = pristine_starters(&root, &crate::cache_dir().join("self-check"))?;
+    let starters = pristine_starters(root, &crate::cache_dir().join("self-check"))?;
     let mut submissions = vec![("exercises".to_string(), starters)];
     submissions.extend(crate::grade::submissions_of(&fixtures, true)?);
     submissions.push(("solutions".to_string(), root.join("solutions")));
@@ -226,6 +231,69 @@ pub fn self_check(only: &[String]) -> Result<(usize, usize)> {
         );
     }
     Ok((passed, failed))
+}
+
+/// The exercise a student solves in place to show that it cannot turn the
+/// test command red.
+const SOLVED_IN_PLACE: &str = "ch06-lost-messages";
+
+/// What a student does, then the test command's exercise step: a clone of
+/// this workbook's committed state gets `SOLVED_IN_PLACE` solved in its
+/// `exercises/` (the solution's `src/` copied over the starter's), and the
+/// self-check of that clone, for that exercise, must still pass, with the
+/// starter it grades still the committed one.
+pub fn solved_in_place_check() -> Result<(usize, usize)> {
+    let root = workspace::root();
+    let scratch = crate::cache_dir().join("tmp");
+    std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
+    let clone = tempfile::Builder::new()
+        .prefix("solved-in-place-")
+        .tempdir_in(&scratch)
+        .with_context(|| format!("making a folder in {}", scratch.display()))?;
+    let status = Command::new("git")
+        .args(["clone", "--quiet", "--local", "--no-hardlinks"])
+        .arg(&root)
+        .arg(clone.path())
+        .status()
+        .context("running git clone")?;
+    if !status.success() {
+        bail!(
+            "could not clone {} to solve an exercise in place",
+            root.display()
+        );
+    }
+    let solution = root.join("solutions").join(SOLVED_IN_PLACE).join("src");
+    let in_place = clone
+        .path()
+        .join("exercises")
+        .join(SOLVED_IN_PLACE)
+        .join("src");
+    for entry in
+        std::fs::read_dir(&solution).with_context(|| format!("reading {}", solution.display()))?
+    {
+        let from = entry?.path();
+        if let Some(name) = from.file_name() {
+            std::fs::copy(&from, in_place.join(name))
+                .with_context(|| format!("copying {}", from.display()))?;
+        }
+    }
+    let (passed, failed) = self_check_of(clone.path(), &[SOLVED_IN_PLACE.to_string()])?;
+    // The check graded the committed starter, not the solved copy.
+    let graded = crate::cache_dir()
+        .join("self-check/exercises")
+        .join(SOLVED_IN_PLACE)
+        .join("src/lib.rs");
+    let committed =
+        std::fs::read(&graded).with_context(|| format!("reading {}", graded.display()))?;
+    let solved = std::fs::read(in_place.join("lib.rs"))?;
+    let starter_graded = committed != solved;
+    if !starter_graded {
+        eprintln!("    WRONG: the self-check graded the exercise solved in place");
+    }
+    Ok((
+        passed + usize::from(starter_graded),
+        failed + usize::from(!starter_graded),
+    ))
 }
 
 #[cfg(test)]

@@ -83,6 +83,13 @@ pub fn run(args: &TestArgs) -> Result<()> {
         );
         tally.step("exercises", exercises::self_check(&[]));
         eprintln!(
+            "==> exercises, one solved in place: the self-check still grades the committed starter"
+        );
+        tally.step(
+            "exercise solved in place",
+            exercises::solved_in_place_check(),
+        );
+        eprintln!(
             "==> bench smoke: every benchmark case in C, raw Rust and neli, tiny counts, no drops"
         );
         tally.step("bench smoke", bench::smoke_check());
