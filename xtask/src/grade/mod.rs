@@ -37,9 +37,10 @@ use serde::Serialize;
 use crate::exercises::{self, Exercise, Kind};
 use crate::workspace;
 
+/// The student's check gives each test the grader's time limit.
+pub(crate) use output::run_with_limit;
 pub use probe::{ensure_sandbox_works, lock_path, sandbox_processes};
 pub use report::junit;
-/// The student's check gives each test the grader's time limit.
 pub(crate) use rust::TEST_WALL;
 
 #[derive(clap::Args, Debug)]

@@ -14,10 +14,10 @@ pub(super) const OUTPUT_KEPT_EACH_END: usize = 32 << 10;
 
 /// A stream's output as kept: all of it, or its two ends.
 #[derive(Debug, Default)]
-pub(super) struct Kept {
-    pub(super) text: String,
+pub(crate) struct Kept {
+    pub(crate) text: String,
     /// How many bytes the stream carried.
-    pub(super) printed: usize,
+    pub(crate) printed: usize,
 }
 
 /// Keeps the first and the last `each_end` bytes of a stream, however much
@@ -70,13 +70,14 @@ impl HeadAndTail {
     }
 }
 
-/// Collects a child's output until it exits or `wall` passes; on timeout the
-/// whole process group is killed (for a sandboxed run: its outer process and
-/// its init, whose end ends every process in the run's PID namespace, those
-/// that left the group too). Of each stream, the first and the last
-/// `kept_each_end` bytes are kept: a program printing without end costs
-/// the grader no memory.
-pub(super) fn wait_with_limit(
+/// Collects a child's output until it exits or `wall` passes, then kills
+/// its whole process group (for a sandboxed run: its outer process and its
+/// init, whose end ends every process in the run's PID namespace, those
+/// that left the group too), and waits for the child. Of each stream, the
+/// first and the last `kept_each_end` bytes are kept: a program printing
+/// without end costs no memory. Returns the two streams and whether time
+/// ran out. The child must lead its own process group.
+pub(crate) fn run_with_limit(
     child: &mut std::process::Child,
     wall: Duration,
     kept_each_end: usize,
@@ -124,10 +125,24 @@ pub(super) fn wait_with_limit(
         unsafe { libc::kill(-pgid, libc::SIGKILL) };
     }
     let _ = child.wait();
-    // Killed processes become zombies (ours to reap, as the subreaper: a
-    // killed run's init comes to us) a moment later; until then they count
-    // against the next test's process limit. Wait until the group is gone:
-    // a run's init ends only once every process of its namespace has.
+    let stdout = out.join().unwrap_or_default();
+    let stderr = err.join().unwrap_or_default();
+    Ok((stdout, stderr, timed_out))
+}
+
+/// [`run_with_limit`] for the grader, which is the child subreaper of
+/// everything it runs: killed processes become zombies (ours to reap: a
+/// killed run's init comes to us) a moment later, and until then they count
+/// against the next test's process limit, so it also waits until the
+/// child's group is gone.
+pub(super) fn wait_with_limit(
+    child: &mut std::process::Child,
+    wall: Duration,
+    kept_each_end: usize,
+) -> Result<(Kept, Kept, bool)> {
+    let pgid = i32::try_from(child.id()).unwrap_or(0);
+    let (stdout, stderr, timed_out) = run_with_limit(child, wall, kept_each_end)?;
+    // A run's init ends only once every process of its namespace has.
     let started = Instant::now();
     loop {
         reap_orphans();
@@ -136,8 +151,6 @@ pub(super) fn wait_with_limit(
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    let stdout = out.join().unwrap_or_default();
-    let stderr = err.join().unwrap_or_default();
     Ok((stdout, stderr, timed_out))
 }
 

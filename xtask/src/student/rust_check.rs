@@ -1,11 +1,9 @@
 //! A Rust exercise's check: its tests built with the compiler's messages
 //! streaming, then run one by one under the grader's time limit.
 
-use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
@@ -122,6 +120,10 @@ struct TestRun {
     text: String,
 }
 
+/// Of a test's output, the check keeps this much from the start and as much
+/// from the end (where the panic message and the summary are).
+const OUTPUT_KEPT_EACH_END: usize = 512 << 10;
+
 /// One run of a test executable in the exercise's folder (as `cargo test`
 /// runs it), within the grader's time limit; on time-out its process group
 /// is killed. Ctrl-C ends the tool, and the parent-death signal ends the
@@ -160,53 +162,13 @@ fn run_test_binary(
     let mut child = cmd
         .spawn()
         .with_context(|| format!("running {}", exe.display()))?;
-    let read = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut text = Vec::new();
-            if let Some(pipe) = pipe {
-                // A test printing without end keeps its first MiB.
-                let _ = pipe.take(1 << 20).read_to_end(&mut text);
-            }
-            String::from_utf8_lossy(&text).into_owned()
-        })
-    };
-    let out = read(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let err = read(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let started = Instant::now();
-    let mut status = None;
-    while started.elapsed() < wall {
-        status = child.try_wait()?;
-        if status.is_some() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    // The whole group: a test's children end with it, and its pipes close.
-    if let Ok(pgid) = i32::try_from(child.id()) {
-        // SAFETY: signalling the process group this child leads.
-        unsafe { libc::kill(-pgid, libc::SIGKILL) };
-    }
-    if status.is_none() {
-        let _ = child.wait();
-    }
-    let text = format!(
-        "{}{}",
-        out.join().unwrap_or_default(),
-        err.join().unwrap_or_default()
-    );
+    let (out, err, timed_out) =
+        crate::grade::run_with_limit(&mut child, wall, OUTPUT_KEPT_EACH_END)?;
+    let status = child.wait()?;
+    let text = format!("{}{}", out.text, err.text);
     Ok(TestRun {
-        finished: status.is_some(),
-        success: status.is_some_and(|s| s.success()),
+        finished: !timed_out,
+        success: !timed_out && status.success(),
         text,
     })
 }
