@@ -15,7 +15,7 @@
 //! One datagram can carry several messages back to back; each starts at a
 //! multiple of 4 (`NLMSG_ALIGNTO`), so padding may follow a payload.
 //!
-//! Your task: replace each `todo!()` below. `cargo test` checks your work.
+//! Your task: replace each `todo!()` below. `cargo xtask exercise` checks your work.
 
 // The parameters are unused until you write the bodies.
 #![allow(unused_variables)]

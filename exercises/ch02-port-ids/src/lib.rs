@@ -10,9 +10,9 @@
 //! `nlmsg_pid`, which is whatever the sender put there.
 //!
 //! Your task: replace each `todo!()` in `impl Port` below. The functions
-//! above it are done; use them. `cargo test` checks your work; the tests
-//! need network namespaces of their own: run them as root, or under
-//! `unshare -Urn cargo test`.
+//! above it are done; use them. `cargo xtask exercise` checks your work;
+//! the tests need network namespaces of their own, so as a plain user it
+//! runs them under `unshare -Urn`.
 
 // The parameters are unused until you write the bodies.
 #![allow(unused_variables)]

@@ -15,7 +15,7 @@
 //! words as `optlen` has room for, and then sets `optlen` to the size of
 //! the whole bitmap in bytes, whether it fitted or not.
 //!
-//! Your task: replace each `todo!()` below. `cargo test` checks your work.
+//! Your task: replace each `todo!()` below. `cargo xtask exercise` checks your work.
 
 // The parameters are unused until you write the bodies.
 #![allow(unused_variables)]

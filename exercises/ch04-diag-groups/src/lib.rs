@@ -26,7 +26,7 @@
 //! `NETLINK_DIAG_GROUPS` (type 1) carries the socket's bitmap exactly as the
 //! kernel keeps it: `unsigned long`s, in the kernel's byte order.
 //!
-//! Your task: replace each `todo!()` below. `cargo test` checks your work.
+//! Your task: replace each `todo!()` below. `cargo xtask exercise` checks your work.
 
 // The parameters are unused until you write the bodies.
 #![allow(unused_variables)]

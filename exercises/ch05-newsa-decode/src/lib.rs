@@ -27,7 +27,7 @@
 //! `xfrm_address_t` is a union of 16 bytes: an IPv4 address sits in its
 //! first 4 bytes (the rest are zero), an IPv6 address fills it.
 //!
-//! Your task: replace each `todo!()` below. `cargo test` checks your work.
+//! Your task: replace each `todo!()` below. `cargo xtask exercise` checks your work.
 
 // The parameters are unused until you write the bodies.
 #![allow(unused_variables)]

@@ -11,7 +11,7 @@
 //! - After a drop, the next `recv` fails with `ENOBUFS`, once; the messages
 //!   that were queued follow; `EAGAIN` (with `MSG_DONTWAIT`) means empty.
 //!
-//! Your task: replace each `todo!()` below. `cargo test` checks your work.
+//! Your task: replace each `todo!()` below. `cargo xtask exercise` checks your work.
 
 // The parameters are unused until you write the bodies.
 #![allow(unused_variables)]

@@ -26,7 +26,7 @@
 //! [`NLA_TYPE_MASK`]), its payload, and padding to the next multiple of 4.
 //! Other attributes (operations, policies, ...) may be present: skip them.
 //!
-//! Your task: replace each `todo!()` below. `cargo test` checks your work.
+//! Your task: replace each `todo!()` below. `cargo xtask exercise` checks your work.
 
 // The parameters are unused until you write the bodies.
 #![allow(unused_variables)]

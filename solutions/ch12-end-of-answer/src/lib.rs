@@ -21,7 +21,7 @@
 //! its payload, and padding to a multiple of 4; `nlmsg_len` counts header
 //! and payload, not the padding.
 //!
-//! Your task: replace the `todo!()` below. `cargo test` checks your work.
+//! Your task: replace the `todo!()` below. `cargo xtask exercise` checks your work.
 
 /// `NLMSG_ERROR`: an error, or with error 0 an ACK.
 pub const NLMSG_ERROR: u16 = 2;
