@@ -36,17 +36,21 @@ const DEBUG_CONFIG: &str = include_str!("../../lab/debug-kernel.config");
 /// test), which would otherwise fetch into the same folders and refresh
 /// apt's lists under each other.
 pub fn prepare(name: &str, cache: &Path) -> Result<Kernel> {
-    let kernels = cache.join("lab/kernels");
-    std::fs::create_dir_all(&kernels).with_context(|| format!("creating {}", kernels.display()))?;
-    let _one_at_a_time =
-        process::exclusive_lock(&kernels.join("prepare.lock"), "kernel preparation")?;
-    let dir = kernels.join(name);
+    let _one_at_a_time = preparation_lock(cache)?;
+    let dir = cache.join("lab/kernels").join(name);
     match name {
         "6.1" => debian(name, "linux-headers-amd64", &dir, cache),
         "6.12" => debian(name, "linux-headers-6.12-amd64", &dir, cache),
         "debug" => debug(&dir, cache),
         other => bail!("unknown kernel `{other}`"),
     }
+}
+
+/// The lock every preparation of a kernel or of its source holds.
+fn preparation_lock(cache: &Path) -> Result<std::fs::File> {
+    let kernels = cache.join("lab/kernels");
+    std::fs::create_dir_all(&kernels).with_context(|| format!("creating {}", kernels.display()))?;
+    process::exclusive_lock(&kernels.join("prepare.lock"), "kernel preparation")
 }
 
 /// What a prepared kernel directory records: `release` and `kdir` lines.
@@ -90,7 +94,7 @@ fn depends(package: &str) -> Result<Vec<String>> {
 /// apt's lists name the packages to fetch. A fresh machine's lists may be
 /// missing, or as old as its image: they then name kernel builds the
 /// archive no longer holds. As root they are refreshed before this work
-/// tree's first fetch (and after a day); otherwise they must know `meta`.
+/// tree's first fetch (and again after 12 hours); otherwise they must know `meta`.
 fn refresh_apt_lists(meta: &str, cache: &Path) -> Result<()> {
     const FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
     let marker = cache.join("lab/apt-lists-refreshed");
@@ -286,12 +290,9 @@ fn debug(dir: &Path, cache: &Path) -> Result<Kernel> {
 /// fetched and unpacked once, under the cache.
 pub fn linux_source_tree(cache: &Path) -> Result<PathBuf> {
     crate::provision::ensure_packages(&["xz-utils"])?;
+    let _one_at_a_time = preparation_lock(cache)?;
     let dir = cache.join("lab/kernels/debug");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let _one_at_a_time = process::exclusive_lock(
-        &cache.join("lab/kernels/prepare.lock"),
-        "kernel preparation",
-    )?;
     fetch_linux_source(&dir, cache)
 }
 
