@@ -88,6 +88,12 @@ fn broken_diagrams_and_kernel_citations_are_reported() {
     std::fs::write(dir.join("good.bob"), "# A box\n+---+\n| a |\n+---+\n").unwrap();
     std::fs::write(dir.join("no-caption.bob"), "+---+\n| a |\n+---+\n").unwrap();
     std::fs::write(dir.join("empty.bob"), "# Nothing drawn\n\n").unwrap();
+    std::fs::write(dir.join("undrawn.bob"), "# A box\n+---+\n").unwrap();
+    std::fs::write(
+        dir.join("good.svg"),
+        xtask::diagram::drawing_file(&dir.join("good.bob")).unwrap(),
+    )
+    .unwrap();
     let good =
         book::directives("{{#diagram good.bob}} {{#kfn netlink_bind}} {{#kernel MAX_LINKS}}");
     for d in &good {
@@ -103,6 +109,7 @@ fn broken_diagrams_and_kernel_citations_are_reported() {
         "{{#diagram missing.bob}}",
         "{{#diagram no-caption.bob}}",
         "{{#diagram empty.bob}}",
+        "{{#diagram undrawn.bob}}",
         "{{#kfn no_such_function}}",
         "{{#kernel no-such-snippet}}",
     ] {
@@ -112,4 +119,10 @@ fn broken_diagrams_and_kernel_citations_are_reported() {
             "{bad} should fail"
         );
     }
+}
+
+#[test]
+fn every_diagram_is_drawn_from_its_source() {
+    let stale = xtask::diagram::check_drawings(&workspace::root(), false).unwrap();
+    assert!(stale.is_empty(), "{}", stale.join("\n"));
 }

@@ -1,20 +1,17 @@
-//! The book's pictures: ASCII-art sources (`book/src/diagrams/*.bob`) that
-//! svgbob turns into inline SVG while the book is built, so a diagram is a
-//! reviewable text file in the repository and the built book needs no script
-//! and no network to show it.
+//! Drawing the book's pictures: svgbob turns each ASCII-art source
+//! (`book/src/diagrams/*.bob`) into the SVG kept beside it, which the book
+//! builder places in pages ([`book_builder::diagram`]). `cargo xtask
+//! diagrams` redraws them; the test suite checks that every committed
+//! drawing is what svgbob draws from its source today.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-/// A diagram ready to be placed in a page.
-#[derive(Debug)]
-pub struct Diagram {
-    /// From the source's first line, `# Caption`.
-    pub caption: String,
-    /// The `<svg>` element, with no blank line.
-    pub svg: String,
-}
+pub use book_builder::diagram::{Diagram, figure_html, load};
+use book_builder::diagram::{caption_and_art, drawing_path, stamp};
+
+use crate::workspace;
 
 /// Reads and renders a diagram source. Its first line is the caption
 /// (`# ...`); the rest is the picture, where text in double quotes is shown
@@ -28,16 +25,7 @@ pub fn render(file: &Path) -> Result<Diagram> {
 
 /// [`render`] on a source already read.
 pub fn render_source(text: &str) -> Result<Diagram> {
-    let (first, art) = text.split_once('\n').unwrap_or((text, ""));
-    let Some(caption) = first.strip_prefix("# ").map(str::trim) else {
-        bail!("the first line must be the caption, as `# What the picture shows`");
-    };
-    if caption.is_empty() {
-        bail!("the caption line is empty");
-    }
-    if art.trim().is_empty() {
-        bail!("no picture after the caption line");
-    }
+    let (caption, art) = caption_and_art(text)?;
     let art = art.to_string();
     // svgbob sizes the picture by what it draws, which leaves out text in
     // double quotes (its escape for code like `do_one_broadcast()`): size it
@@ -89,21 +77,64 @@ pub fn render_source(text: &str) -> Result<Diagram> {
     })
 }
 
-/// The HTML a page gets: `<figure class="diagram">` holding the inline SVG
-/// and a `<figcaption>`, on lines with no blank line between them so
-/// Markdown keeps it as one HTML block.
-pub fn figure_html(diagram: &Diagram) -> String {
-    format!(
-        "<figure class=\"diagram\">\n{}\n<figcaption>{}</figcaption>\n</figure>",
-        diagram.svg,
-        escape_html(&diagram.caption)
-    )
+/// What `NAME.svg` holds for the source `bob`: the stamp naming the
+/// source's fingerprint, then the drawing.
+pub fn drawing_file(bob: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(bob)
+        .with_context(|| format!("diagram source {} cannot be read", bob.display()))?;
+    let diagram = render_source(&text).with_context(|| format!("diagram {}", bob.display()))?;
+    let name = bob
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    Ok(format!("{}\n{}\n", stamp(&name, &text), diagram.svg))
 }
 
-fn escape_html(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+/// The book's diagram sources, sorted.
+pub fn sources(root: &Path) -> Result<Vec<PathBuf>> {
+    let dir = root.join("book/src/diagrams");
+    let mut bobs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "bob"))
+        .collect();
+    bobs.sort();
+    Ok(bobs)
+}
+
+/// The drawings that differ from what svgbob draws from their sources
+/// today (or are missing); with `redraw`, rewrites them first.
+pub fn check_drawings(root: &Path, redraw: bool) -> Result<Vec<String>> {
+    let mut stale = Vec::new();
+    for bob in sources(root)? {
+        let wanted = drawing_file(&bob)?;
+        let svg = drawing_path(&bob);
+        if std::fs::read_to_string(&svg).ok().as_deref() == Some(wanted.as_str()) {
+            continue;
+        }
+        if redraw {
+            std::fs::write(&svg, &wanted).with_context(|| format!("writing {}", svg.display()))?;
+            println!("drew {}", svg.display());
+        } else {
+            stale.push(format!(
+                "{} is not what svgbob draws from {} (`cargo xtask diagrams` redraws it)",
+                svg.display(),
+                bob.display()
+            ));
+        }
+    }
+    Ok(stale)
+}
+
+/// `cargo xtask diagrams`: redraws every drawing whose source changed.
+pub fn run() -> Result<()> {
+    let root = workspace::root();
+    let stale = check_drawings(&root, true)?;
+    if !stale.is_empty() {
+        bail!("{}", stale.join("\n"));
+    }
+    println!("every diagram of book/src/diagrams/ is drawn from its source");
+    Ok(())
 }
 
 #[cfg(test)]
@@ -114,13 +145,20 @@ mod tests {
     fn renders_a_box_with_its_caption() {
         let diagram = render_source("# A <box>\n+---+\n| a |\n+---+\n").unwrap();
         assert!(diagram.svg.starts_with("<svg") && diagram.svg.contains("<text"));
-        let html = figure_html(&diagram);
-        assert!(html.starts_with("<figure class=\"diagram\">\n<svg"));
-        assert!(html.contains("<figcaption>A &lt;box&gt;</figcaption>"));
+        assert_eq!(diagram.caption, "A <box>");
         assert!(
-            !html.contains("\n\n"),
+            !diagram.svg.contains("\n\n"),
             "a blank line would end the HTML block"
         );
+    }
+
+    #[test]
+    fn a_drawing_file_is_what_the_book_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let bob = dir.path().join("a.bob");
+        std::fs::write(&bob, "# A box\n+---+\n| a |\n+---+\n").unwrap();
+        std::fs::write(drawing_path(&bob), drawing_file(&bob).unwrap()).unwrap();
+        assert_eq!(load(&bob).unwrap().caption, "A box");
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! whole-project tests in `tests/`.
 
 pub mod bench;
-pub mod book;
 pub mod browser;
 pub mod citations;
 pub mod demo;
@@ -10,14 +9,16 @@ pub mod diagram;
 pub mod exercises;
 pub mod fuzz;
 pub mod grade;
-pub mod http;
 pub mod lab;
 pub mod leftovers;
 pub mod process;
 pub mod provision;
 pub mod student;
 pub mod test;
-pub mod workspace;
+
+/// The book's builder and server, which `cargo xtask serve` builds on its
+/// own ([`book_builder`]).
+pub use book_builder::{book, http, workspace};
 
 use std::path::PathBuf;
 

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use xtask::{
-    bench, book, browser, citations, demo, fuzz, grade, lab, provision, student, test, workspace,
+    bench, book, browser, citations, demo, diagram, fuzz, grade, lab, provision, student, test,
+    workspace,
 };
 
 #[derive(Parser)]
@@ -49,6 +50,8 @@ enum Command {
     Fuzz(fuzz::FuzzArgs),
     /// Check the book's kernel citations against the pinned kernel source.
     Citations(citations::CitationsArgs),
+    /// Draw the book's diagrams (book/src/diagrams/*.bob) into the SVG files beside them.
+    Diagrams,
 }
 
 fn main() -> ExitCode {
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(&args),
         Command::Fuzz(args) => fuzz::run(&args),
         Command::Citations(args) => citations::run(&args),
+        Command::Diagrams => diagram::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

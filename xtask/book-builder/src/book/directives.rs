@@ -59,7 +59,7 @@ pub fn check_directive(page_dir: &Path, d: &Directive) -> Result<()> {
             return exercise_files(&d.kind, &d.path.to_string_lossy()).map(|_| ());
         }
         "diagram" => {
-            return diagram::render(&page_dir.join(&d.path))
+            return diagram::load(&page_dir.join(&d.path))
                 .map(|_| ())
                 .with_context(|| format!("{{{{#diagram {}}}}}", d.path.display()));
         }

@@ -27,12 +27,12 @@ use crate::{citations, diagram};
 
 pub use directives::{Directive, check_all_directives, check_directive, directives, snapshot_body};
 pub use pasted_output::{looks_like_output, pasted_output};
-pub(crate) use serve::static_file;
+pub use serve::static_file;
 pub use serve::{ServeArgs, serve};
 
 /// Percent-decodes for display and comparison (a link's fragment); finding
 /// a file goes through [`static_file`] instead.
-pub(crate) use book_url::percent_decode;
+pub use book_url::percent_decode;
 
 /// Builds the book of the workspace at `root`; returns the HTML directory.
 pub fn build(root: &Path) -> Result<PathBuf> {
@@ -110,7 +110,7 @@ pub fn expand_snapshots(page_dir: &Path, content: &str) -> Result<String> {
                 out.push_str("\n```");
             }
             "diagram" => {
-                out.push_str(&diagram::figure_html(&diagram::render(
+                out.push_str(&diagram::figure_html(&diagram::load(
                     &page_dir.join(&d.path),
                 )?));
             }

@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 
 /// The workspace root: the directory holding the root `Cargo.toml`.
 pub fn root() -> PathBuf {
+    // This crate lives in xtask/book-builder/.
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
+        .ancestors()
+        .nth(2)
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }

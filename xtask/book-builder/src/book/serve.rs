@@ -95,7 +95,7 @@ if(seen!==null&&g!==seen){location.reload();}seen=g;}).catch(function(){});},100
 
 /// The bytes and MIME type of the file `url` names inside `dir`, or `None`
 /// (a 404) when it names none: see [`book_file`].
-pub(crate) fn static_file(dir: &Path, url: &str) -> Option<(Vec<u8>, &'static str)> {
+pub fn static_file(dir: &Path, url: &str) -> Option<(Vec<u8>, &'static str)> {
     let (file, named) = book_file(dir, url)?;
     let bytes = std::fs::read(&file).ok()?;
     Some((bytes, mime_type(&named)))

@@ -1,0 +1,127 @@
+//! Kernel citations as pages show them: links to the definitions of kernel
+//! functions and short quotes of kernel code, for one pinned kernel version.
+//!
+//! Pages say `{{#kfn netlink_bind}}` (a link) or `{{#kernel name}}` (a quoted
+//! snippet with a link to where it starts). Both expand from a committed
+//! index, `book/src/kernel/citations.toml`, so building the book needs no
+//! kernel source; `cargo xtask citations` checks the index against the
+//! real tree.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+use crate::workspace;
+
+/// Where the index lives, from the workspace's root.
+pub const INDEX: &str = "book/src/kernel/citations.toml";
+
+/// The citation index.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Index {
+    /// The kernel version every entry is true of, e.g. `6.1.192`.
+    pub version: String,
+    /// Kernel functions (and function-like macros) by name.
+    #[serde(rename = "fn", default)]
+    pub functions: BTreeMap<String, Location>,
+    /// Quoted code by a name of its own.
+    #[serde(rename = "snippet", default)]
+    pub snippets: BTreeMap<String, Snippet>,
+}
+
+/// Where a function is defined.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Location {
+    /// Path in the kernel tree.
+    pub path: String,
+    /// Line of the definition (1-based).
+    pub line: usize,
+}
+
+/// A short quote of kernel code.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Snippet {
+    pub path: String,
+    /// Line of the quote's first line (1-based).
+    pub line: usize,
+    /// The quoted lines, exactly as in the source; a line holding only `...`
+    /// stands for lines left out.
+    pub code: String,
+}
+
+impl Index {
+    pub fn parse(text: &str) -> Result<Self> {
+        toml::from_str(text).context("the kernel citation index is not valid")
+    }
+
+    /// The index of the workspace.
+    pub fn load() -> Result<Self> {
+        let file = workspace::root().join(INDEX);
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        Self::parse(&text).with_context(|| file.display().to_string())
+    }
+
+    /// Elixir's page for `path` at `line`, for the pinned version.
+    pub fn url(&self, path: &str, line: usize) -> String {
+        format!(
+            "https://elixir.bootlin.com/linux/v{}/source/{path}#L{line}",
+            self.version
+        )
+    }
+}
+
+/// What `{{#kfn name}}` or `{{#kernel name}}` becomes in a page.
+pub fn expand(kind: &str, name: &str) -> Result<String> {
+    let index = Index::load()?;
+    expand_with(&index, kind, name)
+}
+
+pub fn expand_with(index: &Index, kind: &str, name: &str) -> Result<String> {
+    match kind {
+        "kfn" => {
+            let at = index.functions.get(name).with_context(|| {
+                format!("{{{{#kfn {name}}}}}: no function `{name}` in {INDEX} (add it under [fn])")
+            })?;
+            Ok(format!("[`{name}()`]({})", index.url(&at.path, at.line)))
+        }
+        "kernel" => {
+            let snippet = index.snippets.get(name).with_context(|| {
+                format!("{{{{#kernel {name}}}}}: no snippet `{name}` in {INDEX}")
+            })?;
+            Ok(format!(
+                "```c\n{}\n```\n<p class=\"kernel-source\"><a href=\"{}\">{}, line {}</a> (Linux {})</p>",
+                snippet.code.trim_end_matches('\n'),
+                index.url(&snippet.path, snippet.line),
+                snippet.path,
+                snippet.line,
+                index.version
+            ))
+        }
+        other => bail!("`{other}` is not a kernel citation"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expands_links_and_quotes() {
+        let index = Index::parse(
+            "version = \"6.1.9\"\n[fn]\nf = { path = \"net/a.c\", line = 3 }\n[snippet.s]\npath = \"net/a.c\"\nline = 4\ncode = '''\nx;\n'''\n",
+        )
+        .unwrap();
+        assert_eq!(
+            expand_with(&index, "kfn", "f").unwrap(),
+            "[`f()`](https://elixir.bootlin.com/linux/v6.1.9/source/net/a.c#L3)"
+        );
+        let quote = expand_with(&index, "kernel", "s").unwrap();
+        assert!(quote.starts_with("```c\nx;\n```\n") && quote.contains("net/a.c#L4"));
+        assert!(expand_with(&index, "kfn", "g").is_err());
+    }
+}
