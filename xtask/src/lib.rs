@@ -13,6 +13,7 @@ pub mod lab;
 pub mod leftovers;
 pub mod process;
 pub mod provision;
+pub mod site;
 pub mod student;
 pub mod test;
 

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use xtask::{
-    bench, book, browser, citations, demo, diagram, fuzz, grade, lab, provision, student, test,
-    workspace,
+    bench, book, browser, citations, demo, diagram, fuzz, grade, lab, provision, site, student,
+    test,
 };
 
 #[derive(Parser)]
@@ -26,9 +26,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Build the book into target/book (HTML, with search).
-    Book,
+    Book(book::BookArgs),
     /// Build the book and serve it on 127.0.0.1, rebuilding when a source changes.
     Serve(book::ServeArgs),
+    /// Write the book as a static site to publish (any path, offline), with its PDF.
+    Site(site::SiteArgs),
     /// Load every page of the built book in headless Chromium: errors, offline, links, search, diagrams.
     Browser,
     /// Run one of a chapter's Rust demos on this machine (host side).
@@ -57,10 +59,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Book => book::build(&workspace::root()).map(|dir| {
-            println!("book built: {}", dir.join("index.html").display());
-        }),
+        Command::Book(args) => book::build_book(&args),
         Command::Serve(args) => book::serve(&args),
+        Command::Site(args) => site::run(&args),
         Command::Browser => browser::run(),
         Command::Demo(args) => demo::run(&args),
         Command::Test(args) => test::run(&args),

@@ -36,7 +36,11 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ),
     (
         "chromium",
-        "headless, loads every page of the built book (cargo xtask browser)",
+        "headless, loads every page of the built book (cargo xtask browser) and prints its PDF (cargo xtask site)",
+    ),
+    (
+        "poppler-utils",
+        "pdfinfo, pdftotext and pdftoppm: the browser check reads the printed PDF's pages",
     ),
 ];
 

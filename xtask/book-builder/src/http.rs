@@ -19,6 +19,10 @@ use anyhow::{Context, Result};
 /// for a 404.
 pub type Handler = dyn Fn(&str) -> Option<(Vec<u8>, &'static str)> + Send + Sync;
 
+/// What a server answers with status 404: a page as a static host shows
+/// one (mdBook's `404.html`), or by default a line of text.
+pub type NotFound = Option<(Vec<u8>, &'static str)>;
+
 /// A server on 127.0.0.1, stopped when dropped.
 pub struct Server {
     address: SocketAddr,
@@ -33,20 +37,31 @@ impl Server {
         port: u16,
         handler: impl Fn(&str) -> Option<(Vec<u8>, &'static str)> + Send + Sync + 'static,
     ) -> Result<Self> {
+        Self::start_with_not_found(port, handler, None)
+    }
+
+    /// [`Server::start`], answering what `handler` does not know with
+    /// `not_found` and status 404.
+    pub fn start_with_not_found(
+        port: u16,
+        handler: impl Fn(&str) -> Option<(Vec<u8>, &'static str)> + Send + Sync + 'static,
+        not_found: NotFound,
+    ) -> Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", port))
             .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
         let address = listener.local_addr()?;
         let stopping = Arc::new(AtomicBool::new(false));
         let stop = stopping.clone();
         let handler: Arc<Handler> = Arc::new(handler);
+        let not_found = Arc::new(not_found);
         let thread = std::thread::spawn(move || {
             for stream in listener.incoming() {
                 if stop.load(Ordering::SeqCst) {
                     break;
                 }
                 if let Ok(stream) = stream {
-                    let handler = handler.clone();
-                    std::thread::spawn(move || answer(&*handler, stream));
+                    let (handler, not_found) = (handler.clone(), not_found.clone());
+                    std::thread::spawn(move || answer(&*handler, &not_found, stream));
                 }
             }
         });
@@ -83,7 +98,7 @@ impl Drop for Server {
 
 /// Reads one HTTP request from `stream` and answers it with `handler` (404
 /// if it has nothing), then closes the connection.
-fn answer(handler: &Handler, mut stream: TcpStream) {
+fn answer(handler: &Handler, not_found: &NotFound, mut stream: TcpStream) {
     // A connection the browser opened ahead and never used ends too.
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let mut reader = BufReader::new(&stream);
@@ -102,7 +117,10 @@ fn answer(handler: &Handler, mut stream: TcpStream) {
     );
     let (status, mime, body) = match (method, handler(url)) {
         ("GET" | "HEAD", Some((body, mime))) => ("200 OK", mime, body),
-        ("GET" | "HEAD", None) => ("404 Not Found", "text/plain", b"not found".to_vec()),
+        ("GET" | "HEAD", None) => match not_found {
+            Some((page, mime)) => ("404 Not Found", *mime, page.clone()),
+            None => ("404 Not Found", "text/plain", b"not found".to_vec()),
+        },
         _ => ("405 Method Not Allowed", "text/plain", Vec::new()),
     };
     let head = format!(

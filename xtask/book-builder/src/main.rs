@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use book_builder::{book, workspace};
+use book_builder::book::{self, BookArgs};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -17,16 +17,14 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Build the book into target/book (HTML, with search).
-    Book,
+    Book(BookArgs),
     /// Build the book and serve it on 127.0.0.1, rebuilding when a source changes.
     Serve(book::ServeArgs),
 }
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
-        Command::Book => book::build(&workspace::root()).map(|dir| {
-            println!("book built: {}", dir.join("index.html").display());
-        }),
+        Command::Book(args) => book::build_book(&args),
         Command::Serve(args) => book::serve(&args),
     };
     match result {

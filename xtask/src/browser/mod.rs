@@ -1,15 +1,19 @@
-//! `cargo xtask browser`: the built book in a real browser.
+//! `cargo xtask browser`: the published book in a real browser.
 //!
-//! Debian's Chromium, headless, loads every page of the book from a local
-//! server, driven over its DevTools pipe (`devtools`). The checks are what a
-//! reader meets: errors in the console, failed or remote requests (the book
-//! works offline), broken links and anchors, the search box, the diagrams;
-//! and full-page screenshots of two key pages are kept.
+//! Both editions of the site (`cargo xtask site`) are served under a path of
+//! their own, as a GitHub project site is, and Debian's Chromium, headless,
+//! loads every page, driven over its DevTools pipe (`devtools`). The checks
+//! are what a reader meets: errors in the console, failed or remote
+//! requests (the book works offline), broken links and anchors, the 404
+//! page, the search box, the diagrams, the print layout and the PDF's
+//! pages (`pdf`); the course edition must not mention a solution. Full-page
+//! screenshots of two key pages are kept.
 
 mod devtools;
 mod events;
 mod links;
 mod page;
+mod pdf;
 mod png;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -19,15 +23,22 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::json;
 
-use crate::{book, http, provision, workspace};
+use crate::book::{self, Edition};
+use crate::{http, provision, site, workspace};
 use devtools::Chromium;
 use events::read_events;
 use links::{LinkTarget, broken_link, link_target, request_is_local};
 use page::{PageDom, READ_PAGE_JS};
+pub use pdf::print_book;
 
 /// The fewest `figure.diagram` the book's pages must hold (print.html's
 /// copies not counted).
 pub const MIN_DIAGRAMS: usize = 8;
+/// The editions checked, each served under a path of its own.
+const SITES: &[(Edition, &str)] = &[
+    (Edition::Full, "/netlink-book/"),
+    (Edition::Course, "/netlink-course/"),
+];
 /// Pages kept as full-page PNGs in target/artifacts/browser/.
 const SCREENSHOT_PAGES: &[&str] = &["ch04-nl-table.html", "ch06-enobufs.html"];
 /// Smaller than this, a full-page screenshot of a chapter is blank or cut.
@@ -39,6 +50,8 @@ const SEARCHES: &[(&str, &str)] = &[
 ];
 /// Longest wait for search results to appear.
 const SEARCH_TIMEOUT: Duration = Duration::from_secs(10);
+/// A page no site has: the host answers it with the site's 404 page.
+const MISSING_PAGE: &str = "exercises/no-such-page.html";
 
 /// `cargo xtask browser`.
 pub fn run() -> Result<()> {
@@ -50,45 +63,80 @@ pub fn run() -> Result<()> {
     Ok(())
 }
 
-/// Builds the book, serves it, loads every page in Chromium and returns the
-/// passed and failed checks; each failure is printed with its page.
+/// Builds both editions' sites, serves each under its path, loads every
+/// page in Chromium, reads the PDFs, and returns the passed and failed
+/// checks; each failure is printed with its page.
 pub fn check(root: &Path) -> Result<(usize, usize)> {
     let started = Instant::now();
-    provision::ensure_packages(&["chromium"])?;
-    let built = book::build(root)?;
+    provision::ensure_packages(&["chromium", "poppler-utils"])?;
+    let mut checks = Checks::default();
+    for &(edition, path) in SITES {
+        let built = site::build(root, edition, path)?;
+        println!("  the {edition:?} edition's site, served under {path}");
+        check_site(root, &built, edition, path, &mut checks)?;
+    }
+    println!(
+        "  browser checks: {} passed, {} failed in {:.1} s",
+        checks.passed,
+        checks.failures.len(),
+        started.elapsed().as_secs_f64()
+    );
+    for failure in &checks.failures {
+        println!("  FAILED {failure}");
+    }
+    Ok((checks.passed, checks.failures.len()))
+}
+
+/// Every check of one edition's site, served under `site_path`.
+fn check_site(
+    root: &Path,
+    built: &Path,
+    edition: Edition,
+    site_path: &str,
+    checks: &mut Checks,
+) -> Result<()> {
     let target = root.join("target");
     let scratch = target.join("tmp");
     // The pages are checked in a copy: a rebuild meanwhile (`cargo xtask
     // serve` rebuilds on every change) cannot pull files from under them.
     std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
     let copy = tempfile::Builder::new()
-        .prefix("browser-book-")
+        .prefix("browser-site-")
         .tempdir_in(&scratch)
         .with_context(|| format!("making a folder in {}", scratch.display()))?;
-    copy_dir(&built, copy.path())?;
+    copy_dir(built, copy.path())?;
     let html = copy.path();
     let pages = html_pages(html)?;
     if pages.is_empty() {
-        bail!("the built book at {} has no .html page", built.display());
+        bail!("the site at {} has no .html page", built.display());
     }
     let artifacts = target.join("artifacts/browser");
     std::fs::create_dir_all(&artifacts)
         .with_context(|| format!("creating {}", artifacts.display()))?;
+    // As a static host serves a project site: the files under the site's
+    // path, its 404 page for everything else.
     let dir = html.to_path_buf();
-    let server = http::Server::start(0, move |url| book::static_file(&dir, url))?;
+    let prefix = site_path.trim_end_matches('/').to_string();
+    let not_found = std::fs::read(html.join("404.html")).context("the site has no 404.html")?;
+    let server = http::Server::start_with_not_found(
+        0,
+        move |url| {
+            url.strip_prefix(&prefix)
+                .filter(|rest| rest.starts_with('/'))
+                .and_then(|rest| book::static_file(&dir, rest))
+        },
+        Some((not_found, "text/html; charset=utf-8")),
+    )?;
+    let host = server.origin();
+    let origin = format!("{host}{}", site_path.trim_end_matches('/'));
     let profile = scratch.join(format!("chromium-profile-{}", std::process::id()));
     let mut browser = Chromium::launch(&profile, &artifacts.join("chromium.log"))?;
-    eprintln!(
-        "    Chromium loads {} pages from {}",
-        pages.len(),
-        server.origin()
-    );
-    let mut checks = Checks::default();
-    let origin = server.origin();
+    eprintln!("    Chromium loads {} pages from {origin}/", pages.len());
 
     // Every page: load it, then read its links, ids and diagrams.
     let mut doms = BTreeMap::new();
     let mut requests = 0;
+    let mut mentions = BTreeSet::new();
     for page in &pages {
         let url = format!("{origin}/{page}");
         let visit = browser.open(&url)?;
@@ -96,26 +144,44 @@ pub fn check(root: &Path) -> Result<(usize, usize)> {
             format!("{page}: {}", visit.problems.join("; "))
         });
         requests += visit.requests.len();
+        // The browser's own icon probe goes to the host's root, whatever
+        // path the site is served under.
+        let own_probe = format!("{host}/favicon.ico");
         let remote: Vec<&String> = visit
             .requests
             .iter()
-            .filter(|r| !request_is_local(r, &origin))
+            .filter(|r| !request_is_local(r, &origin) && **r != own_probe)
             .collect();
         checks.expect(remote.is_empty(), || {
             format!(
-                "{page}: requests outside the book's server (the book must work offline): {}",
+                "{page}: requests outside the site's {site_path} (the book must work offline and under any path): {}",
                 join(&remote)
             )
         });
         let dom: PageDom = browser
             .evaluate(READ_PAGE_JS)
             .with_context(|| format!("reading the links and diagrams of {page}"))?;
+        if edition == Edition::Course {
+            let text: String = browser.evaluate("document.body.innerText")?;
+            if text.to_lowercase().contains("solution") {
+                mentions.insert(page.clone());
+            }
+        }
         doms.insert(page.clone(), dom);
     }
     println!(
-        "  pages: {} loaded, {requests} requests, all answered by 127.0.0.1 unless listed below",
+        "  pages: {} loaded, {requests} requests, all answered under {site_path} unless listed below",
         pages.len()
     );
+    if edition == Edition::Course {
+        checks.expect(mentions.is_empty(), || {
+            format!(
+                "pages of the course edition that mention a solution: {}",
+                join(&mentions)
+            )
+        });
+        println!("  course edition: no page mentions a solution unless listed below");
+    }
 
     // Links: the target page exists and holds the anchor.
     let ids: HashMap<&str, BTreeSet<&str>> = doms
@@ -127,10 +193,16 @@ pub fn check(root: &Path) -> Result<(usize, usize)> {
         let mut broken = BTreeSet::new();
         for href in &dom.links {
             let LinkTarget::Book { file, fragment } = link_target(href, &origin) else {
+                if href.starts_with(&host) {
+                    broken.insert(format!("{href}: leads out of the site's {site_path}"));
+                }
                 continue;
             };
             internal += 1;
             targets.insert((file.clone(), fragment.clone()));
+            if edition == Edition::Course && file.ends_with("-solution.html") {
+                broken.insert(format!("{href}: a solution, in the course edition"));
+            }
             if let Some(problem) = broken_link(html, &ids, &file, fragment.as_deref()) {
                 broken.insert(format!("{href}: {problem}"));
             }
@@ -144,6 +216,31 @@ pub fn check(root: &Path) -> Result<(usize, usize)> {
         targets.len(),
         doms.len()
     );
+
+    // A page the site does not have, deep in it: the host answers with the
+    // 404 page, whose styles and scripts must still load (its <base href>).
+    let missing = format!("{origin}/{MISSING_PAGE}");
+    let visit = browser.open(&missing)?;
+    let problems: Vec<&String> = visit
+        .problems
+        .iter()
+        .filter(|p| **p != format!("HTTP 404 for {missing}"))
+        .collect();
+    let styled: bool = browser.evaluate(
+        "[...document.styleSheets].some(s => s.href && s.cssRules.length > 0) && !!document.getElementById('mdbook-sidebar')",
+    )?;
+    checks.expect(problems.is_empty() && styled, || {
+        format!(
+            "{MISSING_PAGE}: the 404 page {}: {}",
+            if styled {
+                "loads"
+            } else {
+                "shows without its styles or sidebar"
+            },
+            join(&problems)
+        )
+    });
+    println!("  404: {MISSING_PAGE} shows the site's 404 page with its styles");
 
     // Diagrams: each drawn, non-empty; the book holds enough of them.
     let mut diagrams = 0;
@@ -190,7 +287,7 @@ pub fn check(root: &Path) -> Result<(usize, usize)> {
     }
 
     // Full-page screenshots of the key pages.
-    for page in SCREENSHOT_PAGES {
+    for page in SCREENSHOT_PAGES.iter().filter(|_| edition == Edition::Full) {
         if !pages.iter().any(|p| p == page) {
             checks.expect(false, || format!("{page}: no such page to screenshot"));
             continue;
@@ -212,18 +309,44 @@ pub fn check(root: &Path) -> Result<(usize, usize)> {
         }
     }
 
+    // On paper: nothing wider than the page, and the PDF shows every
+    // page with ink, every title, code block and diagram's words.
+    browser.open(&format!("{origin}/print.html"))?;
+    pdf::emulate_paper(&mut browser)?;
+    let layout: pdf::PrintLayout = browser.evaluate(pdf::PRINT_LAYOUT_JS)?;
+    checks.expect(layout.overflowing.is_empty(), || {
+        format!(
+            "print.html at the paper's width ({} px): {} elements wider than the page: {}",
+            pdf::PRINT_WIDTH_PX,
+            layout.overflowing.len(),
+            join(layout.overflowing.iter().take(5))
+        )
+    });
+    let pdf_file = html.join(site::PDF);
+    let (pdf_pages, problems) = pdf::pdf_problems(
+        &pdf_file,
+        &layout,
+        &scratch.join(format!("pdf-pages-{}", std::process::id())),
+    )?;
+    let enough = pdf_pages >= layout.titles.len();
+    checks.expect(problems.is_empty() && enough, || {
+        format!(
+            "{} ({pdf_pages} pages for {} chapters): {}",
+            site::PDF,
+            layout.titles.len(),
+            join(&problems)
+        )
+    });
+    println!(
+        "  pdf: {} has {pdf_pages} pages, none blank; its text holds {} titles, {} lines of code and {} diagram words",
+        site::PDF,
+        layout.titles.len(),
+        layout.code.len(),
+        layout.diagram_words.len()
+    );
     drop(browser);
     drop(server);
-    println!(
-        "  browser checks: {} passed, {} failed in {:.1} s",
-        checks.passed,
-        checks.failures.len(),
-        started.elapsed().as_secs_f64()
-    );
-    for failure in &checks.failures {
-        println!("  FAILED {failure}");
-    }
-    Ok((checks.passed, checks.failures.len()))
+    Ok(())
 }
 
 /// Passed checks and what failed.

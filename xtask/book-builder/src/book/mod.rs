@@ -9,9 +9,11 @@
 //! - [`directives`](mod@directives): finding and checking directives;
 //! - [`pasted_output`](mod@pasted_output): output pasted into a page
 //!   instead of shown from a snapshot;
-//! - [`exercise_pages`]: what `{{#exercise}}` and `{{#solution}}` show.
+//! - [`exercise_pages`]: what `{{#exercise}}` and `{{#solution}}` show;
+//! - [`edition`](mod@edition): the full and the course edition.
 
 mod directives;
+pub mod edition;
 mod exercise_pages;
 mod pasted_output;
 mod serve;
@@ -26,6 +28,7 @@ use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
 use crate::{citations, diagram};
 
 pub use directives::{Directive, check_all_directives, check_directive, directives, snapshot_body};
+pub use edition::Edition;
 pub use pasted_output::{looks_like_output, pasted_output};
 pub use serve::static_file;
 pub use serve::{ServeArgs, serve};
@@ -34,13 +37,67 @@ pub use serve::{ServeArgs, serve};
 /// a file goes through [`static_file`] instead.
 pub use book_url::percent_decode;
 
-/// Builds the book of the workspace at `root`; returns the HTML directory.
+/// `cargo xtask book`'s switches.
+#[derive(Debug, clap::Args)]
+pub struct BookArgs {
+    /// `course` leaves out the solutions and the instructors' appendix
+    /// (into target/book-course).
+    #[arg(long, value_enum, default_value_t)]
+    pub edition: Edition,
+}
+
+/// `cargo xtask book`.
+pub fn build_book(args: &BookArgs) -> Result<()> {
+    let options = BuildOptions {
+        edition: args.edition,
+        ..BuildOptions::default()
+    };
+    let dir = build_with(&crate::workspace::root(), &options)?;
+    println!("book built: {}", dir.join("index.html").display());
+    Ok(())
+}
+
+/// Builds the full edition of the book of the workspace at `root` into
+/// `target/book`; returns the HTML directory.
 pub fn build(root: &Path) -> Result<PathBuf> {
+    build_with(root, &BuildOptions::default())
+}
+
+/// What to build and where.
+#[derive(Debug, Default)]
+pub struct BuildOptions {
+    pub edition: Edition,
+    /// The HTML directory; by default `target/book` or `target/book-course`.
+    pub into: Option<PathBuf>,
+    /// The path the site is served under (`/` or `/<repo>/`): only the 404
+    /// page needs it, every other page links relatively.
+    pub site_path: Option<String>,
+}
+
+/// Builds the book as `options` say; returns the HTML directory.
+pub fn build_with(root: &Path, options: &BuildOptions) -> Result<PathBuf> {
     let book_dir = root.join("book");
     let mut book = MDBook::load(&book_dir)
         .map_err(|e| anyhow!("{e:#}"))
         .with_context(|| format!("loading the book at {}", book_dir.display()))?;
-    book.with_preprocessor(SnapshotPreprocessor);
+    let into = options
+        .into
+        .clone()
+        .unwrap_or_else(|| root.join("target").join(options.edition.build_dir_name()));
+    // mdBook writes each renderer's output into a folder of the build dir
+    // when it has several; with HTML alone, into the build dir itself.
+    book.config.build.build_dir = into;
+    if let Some(path) = &options.site_path {
+        book.config
+            .set("output.html.site-url", path)
+            .map_err(|e| anyhow!("{e:#}"))?;
+    }
+    if options.edition == Edition::Course {
+        edition::leave_out_of_course(&mut book.book.items);
+    }
+    book.with_preprocessor(SnapshotPreprocessor {
+        edition: options.edition,
+    });
     book.build()
         .map_err(|e| anyhow!("{e:#}"))
         .context("building the book")?;
@@ -48,8 +105,12 @@ pub fn build(root: &Path) -> Result<PathBuf> {
 }
 
 /// Replaces `{{#snapshot path}}` with the snapshot's body as a terminal block,
-/// so a page shows exactly the output the tests verified.
-struct SnapshotPreprocessor;
+/// so a page shows exactly the output the tests verified, and expands the
+/// other directives mdBook does not know; in the course edition, drops the
+/// passages it leaves out first.
+struct SnapshotPreprocessor {
+    edition: Edition,
+}
 
 impl Preprocessor for SnapshotPreprocessor {
     fn name(&self) -> &str {
@@ -75,7 +136,11 @@ impl Preprocessor for SnapshotPreprocessor {
                 .parent()
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| src.clone());
-            match expand_snapshots(&dir, &chapter.content) {
+            let content = match self.edition {
+                Edition::Full => Ok(chapter.content.clone()),
+                Edition::Course => edition::course_text(&chapter.content),
+            };
+            match content.and_then(|content| expand_snapshots(&dir, &content)) {
                 Ok(text) => chapter.content = text,
                 Err(e) => failure = Some(e.context(format!("in {}", source.display()))),
             }

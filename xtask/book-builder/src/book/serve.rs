@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 
-use super::build;
+use super::{BuildOptions, Edition, build_with};
 use crate::{http, workspace};
 
 #[derive(clap::Args)]
@@ -22,12 +22,25 @@ pub struct ServeArgs {
     /// Port on 127.0.0.1.
     #[arg(long, default_value_t = 3000)]
     port: u16,
+    /// `course` leaves out the solutions and the instructors' appendix.
+    #[arg(long, value_enum, default_value_t)]
+    edition: Edition,
 }
 
 /// Builds, serves on 127.0.0.1 and rebuilds when anything the book shows
 /// changes (its pages, the code and the snapshots it includes).
 pub fn serve(args: &ServeArgs) -> Result<()> {
     let root = workspace::root();
+    let edition = args.edition;
+    let build = move |root: &Path| {
+        build_with(
+            root,
+            &BuildOptions {
+                edition,
+                ..BuildOptions::default()
+            },
+        )
+    };
     let html = build(&root)?;
     let watched: Vec<PathBuf> = [
         "book/src",
