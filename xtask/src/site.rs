@@ -65,20 +65,19 @@ pub fn build(root: &Path, edition: Edition, site_path: &str) -> Result<PathBuf> 
 /// `.` and `~`, each followed by `/`: it is written into a page's
 /// `<base href>`.
 fn check_site_path(path: &str) -> Result<()> {
-    let segments_ok = path
-        .strip_prefix('/')
-        .and_then(|rest| rest.strip_suffix('/').or(rest.is_empty().then_some("")))
-        .is_some_and(|inner| {
-            inner.is_empty()
-                || inner.split('/').all(|segment| {
-                    !segment.is_empty()
-                        && segment != "."
-                        && segment != ".."
-                        && segment
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || "-_.~".contains(c))
-                })
-        });
+    let segment_ok = |segment: &str| {
+        !segment.is_empty()
+            && segment != "."
+            && segment != ".."
+            && segment
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.~".contains(c))
+    };
+    let segments_ok = path == "/"
+        || path
+            .strip_prefix('/')
+            .and_then(|rest| rest.strip_suffix('/'))
+            .is_some_and(|inner| inner.split('/').all(segment_ok));
     if !segments_ok {
         bail!(
             "--site-path {path:?}: give `/` or a path such as `/netlink-book/` \
