@@ -49,7 +49,12 @@ pub fn catalog(root: &Path) -> Result<Vec<Exercise>> {
         if !seen.insert(&e.name) {
             bail!("{}: exercise `{}` listed twice", path.display(), e.name);
         }
-        for dir in ["exercises", "solutions"] {
+        // A students' handout (`cargo xtask handout`) has no solutions/.
+        let dirs = match root.join("solutions").is_dir() {
+            true => &["exercises", "solutions"][..],
+            false => &["exercises"][..],
+        };
+        for dir in dirs {
             if !root.join(dir).join(&e.name).is_dir() {
                 bail!(
                     "{}: exercise `{}` has no folder {dir}/{}",
@@ -134,6 +139,13 @@ pub fn self_check(only: &[String]) -> Result<(usize, usize)> {
 /// The self-check of the workbook checked out at `root` (this one, or a
 /// clone of it): its committed starters, fixtures and solutions.
 fn self_check_of(root: &Path, only: &[String]) -> Result<(usize, usize)> {
+    if !root.join("solutions").is_dir() {
+        bail!(
+            "{} has no solutions/: it is a students' handout, and the self-check grades the \
+             solutions; run it in the instructors' repository",
+            root.display()
+        );
+    }
     let fixtures = root.join("tests/fixtures/submissions");
     let hidden = root.join("tests/fixtures/hidden-tests");
     let starters = pristine_starters(root, &crate::cache_dir().join("self-check"))?;

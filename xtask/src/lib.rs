@@ -9,6 +9,7 @@ pub mod diagram;
 pub mod exercises;
 pub mod fuzz;
 pub mod grade;
+pub mod handout;
 pub mod lab;
 pub mod leftovers;
 pub mod process;

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use xtask::{
-    bench, book, browser, citations, demo, diagram, fuzz, grade, lab, provision, site, student,
-    test,
+    bench, book, browser, citations, demo, diagram, fuzz, grade, handout, lab, provision, site,
+    student, test,
 };
 
 #[derive(Parser)]
@@ -41,6 +41,8 @@ enum Command {
     Lab(lab::LabArgs),
     /// Check your current exercise (or a named one); --hint, --list.
     Exercise(student::ExerciseArgs),
+    /// Write the repository students get: no solutions, no grading fixtures, the course edition.
+    Handout(handout::HandoutArgs),
     /// Grade students' submissions (copies of exercises/): table, JSON, JUnit XML.
     Grade(grade::GradeArgs),
     /// Install the Debian packages the workbook needs (run once as root).
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
         }),
         Command::Exercise(args) => student::run(&args),
         Command::Grade(args) => grade::run(&args),
+        Command::Handout(args) => handout::run(&args),
         Command::Setup => provision::ensure_all(),
         Command::Bench(args) => bench::run(&args),
         Command::Fuzz(args) => fuzz::run(&args),
