@@ -5,7 +5,9 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-use crate::{bench, browser, citations, exercises, fuzz, lab, process, provision, workspace};
+use crate::{
+    bench, browser, citations, exercises, fuzz, handout, lab, process, provision, workspace,
+};
 
 #[derive(clap::Args)]
 pub struct TestArgs {
@@ -89,6 +91,10 @@ pub fn run(args: &TestArgs) -> Result<()> {
             "exercise solved in place",
             exercises::solved_in_place_check(),
         );
+        eprintln!(
+            "==> handout: the students' repository, made afresh, works without what it withholds"
+        );
+        tally.step("handout", handout::check(&root));
         eprintln!(
             "==> bench smoke: every benchmark case in C, raw Rust and neli, tiny counts, no drops"
         );
