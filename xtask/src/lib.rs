@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod browser;
 pub mod citations;
+pub mod cli;
 pub mod demo;
 pub mod diagram;
 pub mod exercises;

@@ -39,12 +39,25 @@ const README: &str = include_str!("README.md");
 #[derive(clap::Args)]
 pub struct HandoutArgs {
     /// A folder that does not exist yet (or is empty): the handout's repository.
-    pub dir: PathBuf,
+    #[arg(required_unless_present = "check")]
+    pub dir: Option<PathBuf>,
+    /// Instead, make a handout under target/ and use it as a student would
+    /// (also a step of `cargo xtask test`).
+    #[arg(long, conflicts_with = "dir")]
+    pub check: bool,
 }
 
-/// `cargo xtask handout DIR`.
+/// `cargo xtask handout DIR`, or `--check`.
 pub fn run(args: &HandoutArgs) -> Result<()> {
     let root = workspace::root();
+    let Some(dir) = &args.dir else {
+        let (passed, failed) = check(&root)?;
+        if failed > 0 {
+            bail!("handout check: {failed} failed, {passed} passed");
+        }
+        println!("handout check: all {passed} passed");
+        return Ok(());
+    };
     let uncommitted = process::output(Command::new("git").arg("-C").arg(&root).args([
         "status",
         "--porcelain",
@@ -53,10 +66,10 @@ pub fn run(args: &HandoutArgs) -> Result<()> {
     if !uncommitted.trim().is_empty() {
         eprintln!("note: changes not committed here are not in the handout (it takes HEAD)");
     }
-    write(&root, &args.dir)?;
+    write(&root, dir)?;
     println!(
         "handout written: {} (a git repository of one commit; push it where your students clone from)",
-        args.dir.display()
+        dir.display()
     );
     Ok(())
 }
