@@ -105,7 +105,7 @@ pub fn run(args: &TestArgs) -> Result<()> {
         );
         tally.step("fuzz smoke", fuzz::smoke_check());
         eprintln!(
-            "==> browser: every page of the built book in headless Chromium (errors, offline, links, search, diagrams)"
+            "==> browser: both editions' sites under a sub-path in headless Chromium (errors, offline, links, search, diagrams, no solution in the course edition, the PDF)"
         );
         tally.step("browser", browser::check(&root));
     }
