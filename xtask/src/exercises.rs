@@ -96,28 +96,8 @@ pub fn pristine_starters(root: &Path, work: &Path) -> Result<std::path::PathBuf>
         std::fs::remove_dir_all(work).with_context(|| format!("emptying {}", work.display()))?;
     }
     std::fs::create_dir_all(work)?;
-    let mut archive = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(["archive", "--format=tar", "HEAD", "--", "exercises"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("running git archive")?;
-    let stdout = archive.stdout.take().context("git archive's output")?;
-    let untar = Command::new("tar")
-        .arg("-x")
-        .arg("-C")
-        .arg(work)
-        .stdin(stdout)
-        .status()
-        .context("running tar")?;
-    let archived = archive.wait()?;
-    if !archived.success() || !untar.success() {
-        bail!(
-            "could not export the committed starters (git archive HEAD -- exercises) into {}",
-            work.display()
-        );
-    }
+    crate::process::export_head(root, &["exercises"], work)
+        .context("exporting the committed starters")?;
     Ok(work.join("exercises"))
 }
 
@@ -155,17 +135,9 @@ fn self_check_of(root: &Path, only: &[String]) -> Result<(usize, usize)> {
     let grades = crate::grade::grade(&submissions, Some(&hidden), only)?;
     let expected: toml::Table =
         toml::from_str(&std::fs::read_to_string(fixtures.join("expected.toml"))?)?;
-    let (mut passed, mut failed) = (0, 0);
-    let mut verdict = |ok: bool, what: String| {
-        if ok {
-            passed += 1;
-        } else {
-            failed += 1;
-            eprintln!("    WRONG: {what}");
-        }
-    };
+    let mut verdicts = crate::Verdicts::default();
     let left = crate::grade::sandbox_processes();
-    verdict(
+    verdicts.record(
         left.is_empty(),
         format!("processes of graded code outlived grading: {left:?}"),
     );
@@ -182,16 +154,16 @@ fn self_check_of(root: &Path, only: &[String]) -> Result<(usize, usize)> {
                 .map(String::len)
                 .max()
                 .unwrap_or(0);
-            verdict(
+            verdicts.record(
                 longest <= crate::grade::DETAIL_MAX,
                 format!("{at}: a reason of {longest} bytes, over the grader's cap"),
             );
             match g.submission.as_str() {
-                "solutions" => verdict(
+                "solutions" => verdicts.record(
                     e.score == f64::from(e.points),
                     format!("{at}, a solution must score full marks"),
                 ),
-                "exercises" => verdict(
+                "exercises" => verdicts.record(
                     e.score == 0.0 && e.tests.iter().all(|t| !t.passed),
                     format!("{at}, every test of an untouched starter must fail"),
                 ),
@@ -201,11 +173,11 @@ fn self_check_of(root: &Path, only: &[String]) -> Result<(usize, usize)> {
                         // A fixture leaves out the exercises it is not about.
                         let absent = e.score == 0.0
                             && e.reason.as_deref() == Some("missing from the submission");
-                        verdict(absent, format!("{at}: expected.toml says nothing of it"));
+                        verdicts.record(absent, format!("{at}: expected.toml says nothing of it"));
                         continue;
                     };
                     let score = want.get("score").and_then(|v| v.as_float()).unwrap_or(-1.0);
-                    verdict(
+                    verdicts.record(
                         (e.score - score).abs() < 0.005,
                         format!("{at}, expected {score}"),
                     );
@@ -220,7 +192,7 @@ fn self_check_of(root: &Path, only: &[String]) -> Result<(usize, usize)> {
                             .iter()
                             .chain(e.tests.iter().map(|t| &t.detail))
                             .any(|r| r.contains(reason));
-                        verdict(said, format!("{at}: no reason mentions `{reason}`"));
+                        verdicts.record(said, format!("{at}: no reason mentions `{reason}`"));
                     }
                 }
             }
@@ -237,12 +209,12 @@ fn self_check_of(root: &Path, only: &[String]) -> Result<(usize, usize)> {
             .filter(|e| e.exercise == WITH_HIDDEN_TEST)
             .flat_map(|e| &e.tests)
             .any(|t| t.name.starts_with("hidden_instructor::") && t.passed);
-        verdict(
+        verdicts.record(
             ran_hidden,
             "the hidden test in tests/fixtures/hidden-tests was not run, or failed".to_string(),
         );
     }
-    Ok((passed, failed))
+    Ok((verdicts.passed, verdicts.failed))
 }
 
 /// The exercise a student solves in place to show that it cannot turn the

@@ -42,3 +42,23 @@ impl Drop for RemovedOnDrop {
         };
     }
 }
+
+/// A self-check's tally: checks passed and failed, each failure printed
+/// (`WRONG: ...`) as it is found.
+#[derive(Debug, Default)]
+pub struct Verdicts {
+    pub passed: usize,
+    pub failed: usize,
+}
+
+impl Verdicts {
+    /// Counts one check; prints `what` went wrong unless `ok`.
+    pub fn record(&mut self, ok: bool, what: String) {
+        if ok {
+            self.passed += 1;
+        } else {
+            self.failed += 1;
+            eprintln!("    WRONG: {what}");
+        }
+    }
+}

@@ -35,6 +35,37 @@ pub fn run(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
+/// Writes `paths` as `HEAD` of the git checkout at `root` holds them into
+/// `into` (`git archive HEAD -- paths | tar -x`): what is committed, never
+/// the working copy.
+pub fn export_head(root: &Path, paths: &[&str], into: &Path) -> Result<()> {
+    let mut archive = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["archive", "--format=tar", "HEAD", "--"])
+        .args(paths)
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("running git archive")?;
+    let stdout = archive.stdout.take().context("git archive's output")?;
+    let untar = Command::new("tar")
+        .arg("-x")
+        .arg("-C")
+        .arg(into)
+        .stdin(stdout)
+        .status()
+        .context("running tar")?;
+    if !archive.wait()?.success() || !untar.success() {
+        bail!(
+            "git archive HEAD -- {} of {} did not unpack into {}",
+            paths.join(" "),
+            root.display(),
+            into.display()
+        );
+    }
+    Ok(())
+}
+
 /// Runs a command and returns its stdout; stderr is kept for the error.
 pub fn output(cmd: &mut Command) -> Result<String> {
     let shown = display(cmd);

@@ -30,17 +30,9 @@ pub fn check(root: &Path) -> Result<(usize, usize)> {
     if std::fs::symlink_metadata(&lab).is_err() {
         std::os::unix::fs::symlink(root.join("target/lab"), &lab)?;
     }
-    let (mut passed, mut failed) = (0, 0);
-    let mut verdict = |ok: bool, what: String| {
-        if ok {
-            passed += 1;
-        } else {
-            failed += 1;
-            eprintln!("    WRONG: {what}");
-        }
-    };
+    let mut verdicts = crate::Verdicts::default();
     for withheld in WITHHELD {
-        verdict(
+        verdicts.record(
             !repo.join(withheld).exists(),
             format!("the handout holds {withheld}"),
         );
@@ -51,7 +43,7 @@ pub fn check(root: &Path) -> Result<(usize, usize)> {
             .arg(&repo)
             .args(["rev-list", "--count", "HEAD"]),
     )?;
-    verdict(
+    verdicts.record(
         commits.trim() == "1",
         format!("the handout has {} commits, not one", commits.trim()),
     );
@@ -74,7 +66,7 @@ pub fn check(root: &Path) -> Result<(usize, usize)> {
         .output()
         .context("running git grep in the handout")?;
     let mentions = String::from_utf8_lossy(&mentions.stdout);
-    verdict(
+    verdicts.record(
         mentions.trim().is_empty(),
         format!("the handout names files it does not hold:\n{mentions}"),
     );
@@ -90,7 +82,7 @@ pub fn check(root: &Path) -> Result<(usize, usize)> {
     let listed = xtask(&["exercise", "--list"])?;
     let list = String::from_utf8_lossy(&listed.stdout);
     let catalog = exercises::catalog(root)?;
-    verdict(
+    verdicts.record(
         listed.status.success() && catalog.iter().all(|e| list.contains(&e.name)),
         format!(
             "`cargo xtask exercise --list` in the handout: {}\n{list}{}",
@@ -108,7 +100,7 @@ pub fn check(root: &Path) -> Result<(usize, usize)> {
                 .count()
         })
         .unwrap_or(0);
-    verdict(
+    verdicts.record(
         book.status.success() && solution_pages == 0 && built.join("index.html").is_file(),
         format!(
             "`cargo xtask book` in the handout: {}, {solution_pages} solution pages\n{}",
@@ -120,7 +112,7 @@ pub fn check(root: &Path) -> Result<(usize, usize)> {
         let checked = xtask(&["exercise", &exercise.name])?;
         let stdout = String::from_utf8_lossy(&checked.stdout);
         let not_done = format!("The statement is in exercises/{}/README.md.", exercise.name);
-        verdict(
+        verdicts.record(
             !checked.status.success() && stdout.contains(&not_done),
             format!(
                 "`cargo xtask exercise {}` in the handout should find the starter not done yet: {}\n{}{}",
@@ -135,5 +127,5 @@ pub fn check(root: &Path) -> Result<(usize, usize)> {
         "  handout: {} exercises checked as not done yet, the book built, nothing withheld or named that is missing",
         catalog.len()
     );
-    Ok((passed, failed))
+    Ok((verdicts.passed, verdicts.failed))
 }

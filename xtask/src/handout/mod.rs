@@ -5,11 +5,13 @@
 //! sources in the course edition; no `solutions/`, no hidden tests, no
 //! grading fixtures, no instructors' appendix, no CI.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+use crate::book::collect_markdown;
 use crate::book::edition::{course_summary, course_text, left_out_of_course};
 use crate::{exercises, process, workspace};
 
@@ -87,7 +89,8 @@ pub fn write(root: &Path, dir: &Path) -> Result<()> {
         );
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    export_head(root, dir)?;
+    process::export_head(root, HANDED_OUT, dir)
+        .context("the handout takes what is committed (is this a git checkout?)")?;
     for withheld in WITHHELD {
         let path = dir.join(withheld);
         if path.exists() {
@@ -125,44 +128,17 @@ pub fn write(root: &Path, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `HANDED_OUT` of `HEAD`, exported with `git archive` into `dir`.
-fn export_head(root: &Path, dir: &Path) -> Result<()> {
-    let mut archive = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(["archive", "--format=tar", "HEAD", "--"])
-        .args(HANDED_OUT)
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("running git archive (the handout takes what is committed)")?;
-    let stdout = archive.stdout.take().context("git archive's output")?;
-    let untar = Command::new("tar")
-        .arg("-x")
-        .arg("-C")
-        .arg(dir)
-        .stdin(stdout)
-        .status()
-        .context("running tar")?;
-    if !archive.wait()?.success() || !untar.success() {
-        bail!(
-            "could not export HEAD of {} into {} (is it a git checkout?)",
-            root.display(),
-            dir.display()
-        );
-    }
-    Ok(())
-}
-
 /// Turns `book/src` into the course edition's sources: the pages it leaves
 /// out removed, the others without their marked passages.
 fn course_book(src: &Path) -> Result<()> {
-    for page in markdown_files(src)? {
+    let mut pages = BTreeMap::new();
+    collect_markdown(src, &mut pages)?;
+    for (page, text) in pages {
         let relative = page.strip_prefix(src).unwrap_or(&page);
         if left_out_of_course(relative) {
             std::fs::remove_file(&page)?;
             continue;
         }
-        let text = std::fs::read_to_string(&page)?;
         let course = match relative == Path::new("SUMMARY.md") {
             true => course_summary(&text),
             false => course_text(&text).with_context(|| format!("{}", page.display()))?,
@@ -170,19 +146,6 @@ fn course_book(src: &Path) -> Result<()> {
         std::fs::write(&page, course)?;
     }
     Ok(())
-}
-
-fn markdown_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let path = entry?.path();
-        if path.is_dir() {
-            found.extend(markdown_files(&path)?);
-        } else if path.extension().is_some_and(|e| e == "md") {
-            found.push(path);
-        }
-    }
-    Ok(found)
 }
 
 /// The workspace manifest with the handout's members, and without the

@@ -178,7 +178,7 @@ fn inside_fence(text: &str, at: usize) -> bool {
 }
 
 /// Every Markdown page under `dir`, with its text.
-pub(super) fn collect_markdown(dir: &Path, pages: &mut BTreeMap<PathBuf, String>) -> Result<()> {
+pub fn collect_markdown(dir: &Path, pages: &mut BTreeMap<PathBuf, String>) -> Result<()> {
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();
         if path.is_dir() {

@@ -27,7 +27,9 @@ use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
 
 use crate::{citations, diagram};
 
-pub use directives::{Directive, check_all_directives, check_directive, directives, snapshot_body};
+pub use directives::{
+    Directive, check_all_directives, check_directive, collect_markdown, directives, snapshot_body,
+};
 pub use edition::Edition;
 pub use pasted_output::{looks_like_output, pasted_output};
 pub use serve::static_file;
