@@ -98,6 +98,12 @@ const PROGRAMS: &[Program] = &[
         no_module: None,
     },
     Program {
+        name: "ch01-links-rust-netlink",
+        args: &[],
+        no_caps: Some(NETNS),
+        no_module: None,
+    },
+    Program {
         name: "ch01-links-raw",
         args: &[],
         no_caps: Some(NETNS),

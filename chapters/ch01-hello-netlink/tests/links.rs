@@ -9,6 +9,7 @@ fn report(program: &str) -> String {
 
 const RAW: &str = env!("CARGO_BIN_EXE_ch01-links-raw");
 const NELI: &str = env!("CARGO_BIN_EXE_ch01-links-neli");
+const RUST_NETLINK: &str = env!("CARGO_BIN_EXE_ch01-links-rust-netlink");
 
 #[test]
 fn links_raw() {
@@ -33,8 +34,21 @@ fn links_neli() {
 }
 
 #[test]
-fn raw_and_neli_print_the_same_report() {
-    assert_eq!(report(RAW), report(NELI));
+fn links_rust_netlink() {
+    insta::with_settings!({
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+        description => "cargo run -p ch01-hello-netlink --bin ch01-links-rust-netlink",
+    }, {
+        insta::assert_snapshot!("ch01-links-rust-netlink", report(RUST_NETLINK));
+    });
+}
+
+#[test]
+fn raw_neli_and_rust_netlink_print_the_same_report() {
+    let raw = report(RAW);
+    assert_eq!(raw, report(NELI), "neli's report differs from raw's");
+    assert_eq!(raw, report(RUST_NETLINK), "rust-netlink's report differs from raw's");
 }
 
 #[test]
