@@ -243,6 +243,12 @@ const PROGRAMS: &[Program] = &[
         no_module: None,
     },
     Program {
+        name: "ch06-resync-rust-netlink",
+        args: &[],
+        no_caps: Some(NETNS),
+        no_module: None,
+    },
+    Program {
         name: "ch06-uevent",
         args: &[],
         no_caps: Some(NETNS),

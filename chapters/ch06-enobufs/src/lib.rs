@@ -10,10 +10,13 @@
 //!   a burst of numbered messages on request.
 //! - [`addr`]: IPv4 addresses over rtnetlink (add, delete, dump, events) and
 //!   the table a listener keeps in step with the kernel.
+//! - [`resync`]: the resynchronising listener's run, for every
+//!   implementation of the listener.
 //! - [`uevent`]: `NETLINK_KOBJECT_UEVENT` messages, parsed.
 
 pub mod addr;
 pub mod burst;
 pub mod queue;
 pub mod rcvbuf;
+pub mod resync;
 pub mod uevent;

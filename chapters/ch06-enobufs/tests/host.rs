@@ -11,6 +11,7 @@ use nlbook_common::programs::{outcome, stdout_of_success};
 
 const OVERRUN: &str = env!("CARGO_BIN_EXE_ch06-overrun");
 const RESYNC: &str = env!("CARGO_BIN_EXE_ch06-resync");
+const RESYNC_RUST_NETLINK: &str = env!("CARGO_BIN_EXE_ch06-resync-rust-netlink");
 const NELI: &str = env!("CARGO_BIN_EXE_ch06-neli");
 const BURST: &str = env!("CARGO_BIN_EXE_ch06-burst");
 
@@ -93,7 +94,20 @@ fn overrun_follows_the_kernels_rules() {
 
 #[test]
 fn resync_ends_with_the_kernels_table() {
-    let out = stdout_of_success(RESYNC, &[]);
+    assert_resync_report(&stdout_of_success(RESYNC, &[]));
+}
+
+/// The listener written with netlink-sys and netlink-packet-route sees the
+/// same loss, as the same `recv` error, and prints the same report.
+#[test]
+fn resync_with_rust_netlink_prints_the_raw_report() {
+    let out = stdout_of_success(RESYNC_RUST_NETLINK, &[]);
+    assert_resync_report(&out);
+    assert_eq!(out, stdout_of_success(RESYNC, &[]));
+}
+
+fn assert_resync_report(out: &str) {
+    let out = out.to_owned();
     assert!(
         out.contains("read: ENOBUFS (105): events were lost"),
         "{out}"

@@ -9,19 +9,16 @@
 //! network namespace (root, or `unshare -Urn`).
 
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use ch06_enobufs::addr::{self, Addr, Event, RTNLGRP_IPV4_IFADDR};
 use ch06_enobufs::queue::{Recv, try_recv};
 use ch06_enobufs::rcvbuf::set_rcvbuf;
+use ch06_enobufs::resync::{self, ResyncListener, Round};
 use nlbook_common::membership::group_mask;
 use nlbook_common::uapi::NETLINK_ROUTE;
 use nlbook_common::{Errno, NlMsgIter, NlSocket, exit_code, in_fresh_netns};
-
-/// Addresses added while the listener does not read.
-const ADDED: u8 = 16;
 
 // ANCHOR: listener
 /// A table of addresses kept in step with the kernel.
@@ -32,36 +29,7 @@ struct AddrListener {
     resyncs: usize,
 }
 
-/// What one round of reading did.
-enum Round {
-    /// Events were applied; the queue is empty.
-    UpToDate,
-    /// The kernel reported lost events; the table was rebuilt.
-    Resynced {
-        drained: usize,
-        added: Vec<Addr>,
-        removed: Vec<Addr>,
-    },
-}
-
 impl AddrListener {
-    fn new(rcvbuf: i32) -> Result<Self> {
-        let sock = NlSocket::open(NETLINK_ROUTE)?;
-        set_rcvbuf(&sock, rcvbuf)?;
-        // Join first, then dump: an address that appears in between shows
-        // up twice (dump and event), never not at all.
-        let groups = group_mask(RTNLGRP_IPV4_IFADDR).context("group 5 has a bit")?;
-        sock.bind(0, groups)?;
-        sock.set_recv_timeout(Duration::from_secs(5))?;
-        let table = addr::dump()?;
-        Ok(AddrListener {
-            sock,
-            table,
-            applied: 0,
-            resyncs: 0,
-        })
-    }
-
     fn apply(&mut self, datagram: &[u8]) -> Result<()> {
         for msg in NlMsgIter::new(datagram) {
             match addr::decode(&msg?).context("an address event")? {
@@ -76,6 +44,25 @@ impl AddrListener {
             self.applied += 1;
         }
         Ok(())
+    }
+}
+
+impl ResyncListener for AddrListener {
+    fn start(rcvbuf: i32) -> Result<Self> {
+        let sock = NlSocket::open(NETLINK_ROUTE)?;
+        set_rcvbuf(&sock, rcvbuf)?;
+        // Join first, then dump: an address that appears in between shows
+        // up twice (dump and event), never not at all.
+        let groups = group_mask(RTNLGRP_IPV4_IFADDR).context("group 5 has a bit")?;
+        sock.bind(0, groups)?;
+        sock.set_recv_timeout(Duration::from_secs(5))?;
+        let table = addr::dump()?;
+        Ok(AddrListener {
+            sock,
+            table,
+            applied: 0,
+            resyncs: 0,
+        })
     }
 
     /// Read everything queued. On ENOBUFS: read on to the end of the queue
@@ -112,93 +99,26 @@ impl AddrListener {
             removed,
         })
     }
+
+    fn table(&self) -> &BTreeSet<Addr> {
+        &self.table
+    }
+
+    fn applied(&self) -> usize {
+        self.applied
+    }
+
+    fn resyncs(&self) -> usize {
+        self.resyncs
+    }
 }
 // ANCHOR_END: listener
-
-fn list(addrs: &[Addr]) -> String {
-    match addrs {
-        [] => "none".into(),
-        [one] => one.to_string(),
-        [first, .., last] => format!("{} ({first} .. {last})", addrs.len()),
-    }
-}
-
-fn run() -> Result<String> {
-    let mut out = String::new();
-    macro_rules! say {
-        ($($arg:tt)*) => { let _ = writeln!(out, $($arg)*); };
-    }
-    say!("NETLINK_ROUTE in a fresh network namespace");
-    addr::add(addr::demo_addr(0, 1))?;
-    addr::add(addr::demo_addr(0, 2))?;
-    let mut listener = AddrListener::new(1024)?;
-    let table: Vec<Addr> = listener.table.iter().copied().collect();
-    say!(
-        "listener: group RTNLGRP_IPV4_IFADDR, SO_RCVBUF 1024; the first dump: {}",
-        list(&table)
-    );
-
-    let burst: Vec<Addr> = (1..=ADDED).map(|n| addr::demo_addr(1, n)).collect();
-    for a in &burst {
-        addr::add(*a)?;
-    }
-    say!("added while the listener did not read: {}", list(&burst));
-
-    match listener.read_queued()? {
-        Round::UpToDate => {
-            say!("read: every event arrived; nothing to resynchronise");
-        }
-        Round::Resynced {
-            drained,
-            added,
-            removed,
-        } => {
-            say!("read: ENOBUFS (105): events were lost");
-            say!("  applied the {drained} events still queued, then dumped again");
-            say!(
-                "  the dump added {}, removed {}",
-                list(&added),
-                list(&removed)
-            );
-        }
-    }
-
-    // Back to normal: a change while the listener keeps up.
-    let gone = addr::demo_addr(1, 1);
-    addr::delete(gone)?;
-    let round = listener.read_queued()?;
-    say!(
-        "deleted {gone}, read: {}",
-        match round {
-            Round::UpToDate => "the event arrived, applied",
-            Round::Resynced { .. } => "lost again, resynchronised",
-        }
-    );
-
-    let kernel = addr::dump()?;
-    say!(
-        "table: {} addresses, {} events applied, {} resync; the kernel's dump: {} addresses, {}",
-        listener.table.len(),
-        listener.applied,
-        listener.resyncs,
-        kernel.len(),
-        if kernel == listener.table {
-            "the same"
-        } else {
-            "DIFFERENT"
-        }
-    );
-    if kernel != listener.table {
-        bail!("the listener's table differs from the kernel's");
-    }
-    Ok(out)
-}
 
 fn main() -> std::process::ExitCode {
     if let Err(usage) = nlbook_common::no_arguments("ch06-resync") {
         return nlbook_common::exit_code("ch06-resync", Err(usage));
     }
-    let result = in_fresh_netns(run)
+    let result = in_fresh_netns(resync::run::<AddrListener>)
         .map_err(anyhow::Error::from)
         .and_then(|r| r)
         .map(|out| print!("{out}"));
