@@ -219,6 +219,12 @@ const PROGRAMS: &[Program] = &[
         no_module: Some(&["no ESP", "cargo xtask lab --chapter ch05-events"]),
     },
     Program {
+        name: "ch05-sa-monitor-rust-netlink",
+        args: &[],
+        no_caps: Some(NETNS),
+        no_module: Some(&["no ESP", "cargo xtask lab --chapter ch05-events"]),
+    },
+    Program {
         name: "ch06-burst",
         args: &[],
         no_caps: Some(module!(23, "burst_sender.ko", "ch06-enobufs")),
@@ -320,6 +326,12 @@ const PROGRAMS: &[Program] = &[
     },
     Program {
         name: "ch11-kv-neli",
+        args: &[],
+        no_caps: Some(NETNS),
+        no_module: Some(NLBOOK_KV),
+    },
+    Program {
+        name: "ch11-kv-rust-netlink",
         args: &[],
         no_caps: Some(NETNS),
         no_module: Some(NLBOOK_KV),

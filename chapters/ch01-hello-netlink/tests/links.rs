@@ -48,7 +48,11 @@ fn links_rust_netlink() {
 fn raw_neli_and_rust_netlink_print_the_same_report() {
     let raw = report(RAW);
     assert_eq!(raw, report(NELI), "neli's report differs from raw's");
-    assert_eq!(raw, report(RUST_NETLINK), "rust-netlink's report differs from raw's");
+    assert_eq!(
+        raw,
+        report(RUST_NETLINK),
+        "rust-netlink's report differs from raw's"
+    );
 }
 
 #[test]

@@ -6,6 +6,7 @@
 use std::fmt;
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
+use std::ops::Range;
 use std::time::Duration;
 
 use nlbook_common::membership::{MembershipError, group_mask, join_group};
@@ -52,11 +53,11 @@ pub const AUTH: (&str, [u8; 32], u32) = ("hmac(sha256)", *b"0123456789abcdef0123
 pub const REQUESTER_PORTID: u32 = 0x0050_0005;
 
 /// How long to wait for an ACK.
-const ACK_TIMEOUT: Duration = Duration::from_secs(5);
+pub const ACK_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the queue must stay empty before a drain ends. The kernel
 /// multicasts the event inside the request, before the ACK: by the time
 /// both ACKs are in, every event is queued.
-const DRAIN_TIMEOUT: Duration = Duration::from_millis(200);
+pub const DRAIN_TIMEOUT: Duration = Duration::from_millis(200);
 
 /// Why the monitor failed.
 #[derive(Debug)]
@@ -270,8 +271,10 @@ fn request_ack(
 }
 // ANCHOR_END: request
 
-const NEWSA_SEQ: u32 = 1;
-const DELSA_SEQ: u32 = 2;
+/// The `nlmsg_seq` of the `XFRM_MSG_NEWSA` request.
+pub const NEWSA_SEQ: u32 = 1;
+/// The `nlmsg_seq` of the `XFRM_MSG_DELSA` request.
+pub const DELSA_SEQ: u32 = 2;
 
 /// What the monitor saw.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -375,9 +378,36 @@ pub fn hex_lines(bytes: &[u8]) -> String {
     out
 }
 
+/// One message of a datagram, decoded: where it lies in the datagram
+/// (`nlmsg_len` bytes from its start), and its event.
+pub type Decoded = (Range<usize>, SaEvent);
+
+/// Every message of a datagram, decoded by this chapter's decoder.
+pub fn decode_datagram(bytes: &[u8]) -> Result<Vec<Decoded>, Malformed> {
+    let mut events = Vec::new();
+    for msg in NlMsgIter::new(bytes) {
+        let msg = msg?;
+        let start = msg.offset;
+        let end = start + msg.header.nlmsg_len as usize;
+        events.push((start..end, decode_sa_event(&bytes[start..end])?));
+    }
+    Ok(events)
+}
+
 /// The report as the program prints it; with `hex`, each event's bytes too,
 /// the kernel's clock zeroed.
 pub fn render(report: &Report, hex: bool) -> Result<String, Malformed> {
+    render_with(report, hex, decode_datagram)
+}
+
+/// [`render`], with each datagram B received decoded by `decode`: the
+/// same report from another decoder (a crate's), as long as it yields the
+/// same events.
+pub fn render_with<E>(
+    report: &Report,
+    hex: bool,
+    mut decode: impl FnMut(&[u8]) -> Result<Vec<Decoded>, E>,
+) -> Result<String, E> {
     let mut out = String::new();
     let sa = the_sa();
     let _ = writeln!(out, "fresh network namespace, three NETLINK_XFRM sockets:");
@@ -407,11 +437,7 @@ pub fn render(report: &Report, hex: bool) -> Result<String, Malformed> {
     let _ = writeln!(out, "B received {} messages:", report.bound.len());
     for d in &report.bound {
         let mut bytes = d.bytes.clone();
-        for msg in NlMsgIter::new(&d.bytes) {
-            let msg = msg?;
-            let start = msg.offset;
-            let end = start + msg.header.nlmsg_len as usize;
-            let event = decode_sa_event(&d.bytes[start..end])?;
+        for (range, event) in decode(&d.bytes)? {
             let _ = write!(
                 out,
                 "  from port id {}, groups 0x{:08x}: {}",
@@ -420,11 +446,14 @@ pub fn render(report: &Report, hex: bool) -> Result<String, Malformed> {
                 describe(&event)
             );
             if hex {
-                for range in clock_fields(&event) {
-                    bytes[start + range.start..start + range.end].fill(0);
+                for clock in clock_fields(&event) {
+                    let at = range.start + clock.start..range.start + clock.end;
+                    if let Some(field) = bytes.get_mut(at) {
+                        field.fill(0);
+                    }
                 }
                 let _ = writeln!(out, "    bytes (curlft.add_time zeroed):");
-                out.push_str(&hex_lines(&bytes[start..end]));
+                out.push_str(&hex_lines(bytes.get(range).unwrap_or_default()));
             }
         }
     }

@@ -8,6 +8,7 @@ use nlbook_common::programs::{assert_protocol_unregistered, outcome};
 use nlbook_common::{Errno, NlSocket};
 
 const MONITOR: &str = env!("CARGO_BIN_EXE_ch05-sa-monitor");
+const MONITOR_RUST_NETLINK: &str = env!("CARGO_BIN_EXE_ch05-sa-monitor-rust-netlink");
 
 #[test]
 fn sa_monitor_says_what_the_kernel_lacks() {
@@ -53,6 +54,27 @@ fn sa_monitor_refuses_unknown_arguments() {
         report,
         "exit status: 2\nstdout: (nothing)\nstderr:\nch05-sa-monitor: error: unknown \
          argument \"--verbose\"\nusage: ch05-sa-monitor [--hex]\n"
+    );
+}
+
+/// The rust-netlink monitor ends as the raw one does, whatever this
+/// kernel lacks: the same output, the same error (its socket is
+/// netlink-sys's `SOCK_DGRAM`, which netlink treats as `SOCK_RAW`).
+#[test]
+fn sa_monitor_rust_netlink_ends_as_the_raw_monitor_does() {
+    let raw = outcome(MONITOR, &[])
+        .replace("ch05-sa-monitor: ", "ch05-sa-monitor-rust-netlink: ")
+        .replace("SOCK_RAW", "SOCK_DGRAM");
+    assert_eq!(outcome(MONITOR_RUST_NETLINK, &[]), raw);
+}
+
+#[test]
+fn sa_monitor_rust_netlink_refuses_unknown_arguments() {
+    let report = outcome(MONITOR_RUST_NETLINK, &["--verbose"]);
+    assert_eq!(
+        report,
+        "exit status: 2\nstdout: (nothing)\nstderr:\nch05-sa-monitor-rust-netlink: error: \
+         unknown argument \"--verbose\"\nusage: ch05-sa-monitor-rust-netlink [--hex]\n"
     );
 }
 

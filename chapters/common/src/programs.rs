@@ -95,3 +95,25 @@ pub fn lab_program_output(chapter: &str, test: &str, kernel: &str) -> String {
         .map(|l| format!("{l}\n"))
         .collect()
 }
+
+/// The text of a VM-lab snapshot (`tests/snapshots/lab/<name>.snap`, e.g.
+/// `ch11-generic-netlink__kv-neli@6.1`) after its command line (`$ ...`):
+/// the program's output, the outcome and the kernel log, which two programs
+/// doing the same job must print alike. `None` if it is not recorded.
+pub fn lab_snapshot_body(name: &str) -> Option<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/snapshots/lab")
+        .join(format!("{name}.snap"));
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => panic!("{}: {e}", path.display()),
+    };
+    match text
+        .split_once("\n$ ")
+        .and_then(|(_, rest)| rest.split_once('\n'))
+    {
+        Some((_command, body)) => Some(body.to_owned()),
+        None => panic!("{}: no command line (`$ ...`)", path.display()),
+    }
+}
