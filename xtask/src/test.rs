@@ -96,7 +96,7 @@ pub fn run(args: &TestArgs) -> Result<()> {
         );
         tally.step("handout", handout::check(&root));
         eprintln!(
-            "==> bench smoke: every benchmark case in C, raw Rust and neli, tiny counts, no drops"
+            "==> bench smoke: every benchmark case in C, raw Rust, neli and rust-netlink, tiny counts, no drops"
         );
         tally.step("bench smoke", bench::smoke_check());
         eprintln!(

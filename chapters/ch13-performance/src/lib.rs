@@ -1,8 +1,9 @@
 //! Chapter 13: how fast is netlink? The benchmark's cases, written once as
-//! a harness (threads, barrier, clock, result line) and twice as hot loops:
-//! raw `libc` calls ([`raw`]) and the `neli` crate ([`with_neli`]). The C
-//! reference, `c/netlink_bench.c`, follows the same protocol and prints the
-//! same line; `cargo xtask bench` runs all three side by side.
+//! a harness (threads, barrier, clock, result line) and three times as hot
+//! loops: raw `libc` calls ([`raw`]), the `neli` crate ([`with_neli`]) and
+//! the rust-netlink crates ([`with_rust_netlink`]). The C reference,
+//! `c/netlink_bench.c`, follows the same protocol and prints the same line;
+//! `cargo xtask bench` runs all four side by side.
 //!
 //! Every message of the USERSOCK cases is 36 bytes: the 16-byte `nlmsghdr`,
 //! then the message's index (u64), a marker (u64) and a spare u32. A
@@ -18,6 +19,7 @@ use nlbook_common::{NlMsgHdr, nlmsg_align};
 
 pub mod raw;
 pub mod with_neli;
+pub mod with_rust_netlink;
 
 /// The benchmark message's `nlmsg_type`: `NLMSG_MIN_TYPE`, the first type
 /// that is not a control message.
@@ -106,6 +108,9 @@ pub enum Impl {
     Raw,
     /// The `neli` crate: its socket, its message types.
     Neli,
+    /// The rust-netlink crates: `netlink-sys`'s socket,
+    /// `netlink-packet-core`'s and `netlink-packet-route`'s messages.
+    RustNetlink,
 }
 
 impl Impl {
@@ -114,6 +119,7 @@ impl Impl {
         match self {
             Impl::Raw => "raw",
             Impl::Neli => "neli",
+            Impl::RustNetlink => "rust-netlink",
         }
     }
 }

@@ -1,6 +1,6 @@
 //! `cargo xtask bench`: chapter 13's benchmark. The C reference
-//! (`chapters/ch13-performance/c/netlink_bench.c`, gcc -O2) and the two Rust
-//! implementations (`ch13-bench --impl raw|neli`, release build) run each
+//! (`chapters/ch13-performance/c/netlink_bench.c`, gcc -O2) and the three Rust
+//! implementations (`ch13-bench --impl raw|neli|rust-netlink`, release build) run each
 //! case in turn, in a rotating order, for several rounds; the report gives
 //! medians and, for each Rust implementation, the median of its per-round
 //! ratios to C, measured side by side. Each implementation of each case
@@ -40,7 +40,7 @@ pub struct BenchArgs {
 }
 
 /// The implementations, C first: the ratios are to it.
-pub const IMPLS: [&str; 3] = ["c", "raw", "neli"];
+pub const IMPLS: [&str; 4] = ["c", "raw", "neli", "rust-netlink"];
 
 /// A case: its name (as the programs take it), what one unit is, and the
 /// message counts of a full run, of a strace count, and of a smoke run.
@@ -191,7 +191,7 @@ fn measure(smoke: bool, rounds: u32) -> Result<BenchResults> {
             for implementation in IMPLS.iter().cycle().skip(first).take(IMPLS.len()) {
                 let line = programs.run_once(implementation, case.name, messages)?;
                 eprintln!(
-                    "    {:<15} {:<5} {:>12.0} {}{}",
+                    "    {:<15} {:<12} {:>12.0} {}{}",
                     case.name,
                     implementation,
                     line.rate(),

@@ -125,18 +125,23 @@ fn escape(text: &str) -> String {
 }
 
 /// Horizontal bars: each Rust implementation's ratio to C, per case, with
-/// the line at 1 (as fast as C) and the targets (0.95 raw, 0.9 neli).
+/// the line at 1 (as fast as C) and the targets (0.95 raw, 0.9 neli; none
+/// for the rust-netlink crates, measured as they come).
 /// Plain SVG text: no plotting crate for a dozen rectangles.
 pub fn svg_plot(results: &BenchResults) -> String {
     const LEFT: f64 = 150.0;
     const WIDTH: f64 = 460.0;
     const BAR: f64 = 14.0;
-    const ROW: f64 = 2.0 * BAR + 14.0;
     const TOP: f64 = 40.0;
     const MAX_RATIO: f64 = 1.3;
-    let colours = [("raw", "#4477aa"), ("neli", "#ee6677")];
+    let colours = [
+        ("raw", "#4477aa"),
+        ("neli", "#ee6677"),
+        ("rust-netlink", "#228833"),
+    ];
+    let row = colours.len() as f64 * BAR + 14.0;
     let x = |ratio: f64| LEFT + WIDTH * (ratio.clamp(0.0, MAX_RATIO) / MAX_RATIO);
-    let height = TOP + ROW * results.cases.len() as f64 + 40.0;
+    let height = TOP + row * results.cases.len() as f64 + 40.0;
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -150,14 +155,14 @@ pub fn svg_plot(results: &BenchResults) -> String {
         results.rounds
     );
     for (n, (name, colour)) in colours.iter().enumerate() {
-        let lx = LEFT + n as f64 * 90.0;
+        let lx = LEFT + n as f64 * 110.0;
         let _ = writeln!(
             s,
             "<rect x=\"{lx}\" y=\"24\" width=\"10\" height=\"10\" fill=\"{colour}\"/><text x=\"{}\" y=\"33\">{name}</text>",
             lx + 14.0
         );
     }
-    let bottom = TOP + ROW * results.cases.len() as f64;
+    let bottom = TOP + row * results.cases.len() as f64;
     for tick in [0.0, 0.25, 0.5, 0.75, 1.0, 1.25] {
         let tx = x(tick);
         let stroke = if tick == 1.0 { "#000000" } else { "#dddddd" };
@@ -174,8 +179,8 @@ pub fn svg_plot(results: &BenchResults) -> String {
             "<line x1=\"{tx:.1}\" y1=\"{TOP}\" x2=\"{tx:.1}\" y2=\"{bottom}\" stroke=\"{colour}\" stroke-dasharray=\"4 3\"/>"
         );
     }
-    for (row, case) in results.cases.iter().enumerate() {
-        let y = TOP + ROW * row as f64 + 6.0;
+    for (n_case, case) in results.cases.iter().enumerate() {
+        let y = TOP + row * n_case as f64 + 6.0;
         let _ = writeln!(
             s,
             "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",

@@ -1,7 +1,7 @@
 //! `ch13-bench`: one run of one benchmark case, in one Rust implementation.
 //!
 //! ```text
-//! ch13-bench --impl raw|neli --case CASE --messages N
+//! ch13-bench --impl raw|neli|rust-netlink --case CASE --messages N
 //! ```
 //!
 //! Cases: mcast-1, mcast-4, pingpong, kernel-getlink, recv-single,
@@ -21,11 +21,12 @@ use std::process::ExitCode;
 use anyhow::Result;
 use ch13_performance::raw::Raw;
 use ch13_performance::with_neli::Neli;
+use ch13_performance::with_rust_netlink::RustNetlink;
 use ch13_performance::{Case, Impl, result_line, run_in_fresh_netns};
 use nlbook_common::exit_code;
 
 const PROGRAM: &str = "ch13-bench";
-const USAGE: &str = "usage: ch13-bench --impl raw|neli --case CASE --messages N";
+const USAGE: &str = "usage: ch13-bench --impl raw|neli|rust-netlink --case CASE --messages N";
 
 #[derive(Debug, PartialEq, Eq)]
 struct Args {
@@ -46,7 +47,10 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
                 implementation = Some(match value.as_str() {
                     "raw" => Impl::Raw,
                     "neli" => Impl::Neli,
-                    other => return Err(format!("--impl: raw or neli, not {other}")),
+                    "rust-netlink" => Impl::RustNetlink,
+                    other => {
+                        return Err(format!("--impl: raw, neli or rust-netlink, not {other}"));
+                    }
                 })
             }
             "--case" => {
@@ -81,6 +85,7 @@ fn run(args: &Args) -> Result<()> {
     let outcome = match args.implementation {
         Impl::Raw => run_in_fresh_netns::<Raw>(args.case, args.messages)?,
         Impl::Neli => run_in_fresh_netns::<Neli>(args.case, args.messages)?,
+        Impl::RustNetlink => run_in_fresh_netns::<RustNetlink>(args.case, args.messages)?,
     };
     println!(
         "{}",
