@@ -3,8 +3,8 @@
 //! workflows and documents give.
 
 use crate::{
-    bench, book, browser, citations, demo, diagram, fuzz, grade, handout, lab, provision, site,
-    student, test,
+    bench, book, browser, citations, crate_weight, demo, diagram, fuzz, grade, handout, lab,
+    provision, site, student, test,
 };
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -45,8 +45,10 @@ pub enum Command {
     Grade(grade::GradeArgs),
     /// Install the Debian packages the workbook needs (run once as root).
     Setup,
-    /// Chapter 13's benchmark: C, raw Rust and neli side by side; writes book/src/perf/.
+    /// Chapter 13's benchmark: C, raw Rust, neli and rust-netlink side by side; writes book/src/perf/.
     Bench(bench::BenchArgs),
+    /// What each netlink crate set costs a program: crates in its tree, release build time; writes book/src/perf/.
+    CrateWeight,
     /// Fuzz the netlink parsers and the book server's URL mapping (libFuzzer
     /// via cargo-fuzz): every target, or one.
     Fuzz(fuzz::FuzzArgs),
@@ -74,6 +76,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Handout(args) => handout::run(&args),
         Command::Setup => provision::ensure_all(),
         Command::Bench(args) => bench::run(&args),
+        Command::CrateWeight => crate_weight::run(),
         Command::Fuzz(args) => fuzz::run(&args),
         Command::Citations(args) => citations::run(&args),
         Command::Diagrams => diagram::run(),

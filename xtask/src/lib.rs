@@ -5,6 +5,7 @@ pub mod bench;
 pub mod browser;
 pub mod citations;
 pub mod cli;
+pub mod crate_weight;
 pub mod demo;
 pub mod diagram;
 pub mod exercises;

@@ -266,7 +266,7 @@ fn measure(smoke: bool, rounds: u32) -> Result<BenchResults> {
     })
 }
 
-fn cpu_model() -> String {
+pub fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
