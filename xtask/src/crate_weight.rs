@@ -67,7 +67,7 @@ pub const SETS: [CrateSet; 6] = [
     },
     CrateSet {
         name: "genetlink-tokio",
-        job: "genetlink on a tokio runtime (chapter 11's resolution)",
+        job: "genetlink on a tokio runtime (chapter 11 looks up its family)",
         crates: &[
             "genetlink",
             "netlink-packet-core",
