@@ -37,6 +37,8 @@ pub enum Command {
     Test(test::TestArgs),
     /// Run kernel modules and their Rust programs in pinned kernels under QEMU.
     Lab(lab::LabArgs),
+    /// The lab's pinned kernels (`list`), and moving the pins (`update`).
+    Kernels(lab::pin_update::KernelsArgs),
     /// Check your current exercise (or a named one); --hint, --list.
     Exercise(student::ExerciseArgs),
     /// Write the repository students get: no solutions, no grading fixtures, the course edition.
@@ -71,6 +73,7 @@ pub fn run(cli: Cli) -> Result<()> {
             0 => Ok(()),
             n => Err(anyhow::anyhow!("{n} lab test(s) failed")),
         }),
+        Command::Kernels(args) => lab::pin_update::run(&args),
         Command::Exercise(args) => student::run(&args),
         Command::Grade(args) => grade::run(&args),
         Command::Handout(args) => handout::run(&args),

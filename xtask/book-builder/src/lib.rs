@@ -7,4 +7,5 @@ pub mod book;
 pub mod citations;
 pub mod diagram;
 pub mod http;
+pub mod kernel_pins;
 pub mod workspace;

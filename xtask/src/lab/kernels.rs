@@ -1,6 +1,7 @@
-//! The pinned kernels: Debian's 6.1 and 6.12 images and headers, fetched as
-//! packages without installing them, and a debug kernel built from Debian's
-//! `linux-source-6.1`. Each is prepared once and cached under `target/lab/kernels`.
+//! The pinned kernels: Debian's 6.1 and 6.12 images and headers, fetched by
+//! the exact pins of `xtask/lab/kernels.toml` without installing them, and a
+//! debug kernel built from the pinned `linux-source-6.1`. Each is prepared
+//! once and cached under `target/lab/kernels`, keyed by its pins.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -8,7 +9,14 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+use book_builder::kernel_pins::{PINS, Pins};
+
+use super::archive;
 use crate::process;
+
+/// The package the debug kernel is built from, and the citations checked
+/// against: Debian's `linux-source-6.1`, as pinned.
+const SOURCE_PACKAGE: &str = "linux-source-6.1";
 
 /// A kernel ready for the lab.
 #[derive(Debug, Clone)]
@@ -39,10 +47,8 @@ pub fn prepare(name: &str, cache: &Path) -> Result<Kernel> {
     let _one_at_a_time = preparation_lock(cache)?;
     let dir = cache.join("lab/kernels").join(name);
     match name {
-        "6.1" => debian(name, "linux-headers-amd64", &dir, cache),
-        "6.12" => debian(name, "linux-headers-6.12-amd64", &dir, cache),
         "debug" => debug(&dir, cache),
-        other => bail!("unknown kernel `{other}`"),
+        _ => debian(name, &dir, cache),
     }
 }
 
@@ -81,114 +87,58 @@ fn write_ready(dir: &Path, release: &str, vmlinux: &str, kdir: &str, key: &str) 
     Ok(())
 }
 
-/// `Depends:` of a Debian package, as apt-cache lists them.
-fn depends(package: &str) -> Result<Vec<String>> {
-    let out = process::output(Command::new("apt-cache").args(["depends", package]))?;
-    Ok(out
-        .lines()
-        .filter_map(|l| l.trim().trim_start_matches('|').strip_prefix("Depends: "))
-        .map(str::to_string)
-        .collect())
-}
-
-/// apt's lists name the packages to fetch. A fresh machine's lists may be
-/// missing, or as old as its image: they then name kernel builds the
-/// archive no longer holds. As root they are refreshed before this work
-/// tree's first fetch (and again after 12 hours); otherwise they must know `meta`.
-fn refresh_apt_lists(meta: &str, cache: &Path) -> Result<()> {
-    const FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
-    let marker = cache.join("lab/apt-lists-refreshed");
-    let fresh = std::fs::metadata(&marker)
-        .and_then(|m| m.modified())
-        .is_ok_and(|at| at.elapsed().is_ok_and(|age| age < FRESH_FOR));
-    if fresh {
-        return Ok(());
-    }
-    if !process::is_root() {
-        if depends(meta).is_ok_and(|d| !d.is_empty()) {
-            return Ok(());
-        }
-        bail!("apt does not know `{meta}` yet: run `apt-get update` as root, then again");
-    }
-    eprintln!("==> apt-get update (the kernels are fetched by the names apt's lists give)");
-    process::run(Command::new("apt-get").args(["update", "-q"]))?;
-    std::fs::write(&marker, "").with_context(|| format!("writing {}", marker.display()))
-}
-
-fn debian(name: &str, headers_meta: &str, dir: &Path, cache: &Path) -> Result<Kernel> {
-    if let Some(k) = read_ready(name, dir) {
+fn debian(name: &str, dir: &Path, cache: &Path) -> Result<Kernel> {
+    let pin = Pins::load()?.get(name)?.clone();
+    let key = pin.key();
+    if let Some(k) = read_ready(name, dir).filter(|_| ready_key(dir).as_deref() == Some(&key)) {
         return Ok(k);
     }
+    let abi = pin
+        .release
+        .clone()
+        .with_context(|| format!("{PINS}: kernel {name} has no `release`"))?;
     eprintln!(
-        "==> kernel {name}: fetching Debian's packages (once; cached in {})",
+        "==> kernel {name} ({abi}): fetching its pinned packages (once; cached in {})",
         dir.display()
     );
-    refresh_apt_lists(headers_meta, cache)?;
-    // The meta-package names the current ABI; image and headers must match it.
-    let headers = depends(headers_meta)?
-        .into_iter()
-        .find(|d| d.starts_with("linux-headers-"))
-        .with_context(|| format!("{headers_meta} depends on no linux-headers package"))?;
-    let abi = headers.trim_start_matches("linux-headers-").to_string();
-    let mut packages = vec![headers.clone(), format!("linux-image-{abi}")];
-    packages.extend(
-        depends(&headers)?
-            .into_iter()
-            .filter(|d| d.ends_with("-common") || d.starts_with("linux-kbuild-")),
-    );
     let downloads = cache.join("lab/downloads");
-    std::fs::create_dir_all(&downloads)?;
-    process::run(
-        Command::new("apt-get")
-            .current_dir(&downloads)
-            .args(["download", "-q", "-o", "APT::Sandbox::User=root"])
-            .args(&packages),
-    )?;
     let root = dir.join("root");
     if root.exists() {
         std::fs::remove_dir_all(&root)?;
     }
     std::fs::create_dir_all(&root)?;
-    for pkg in &packages {
-        let deb = find_deb(&downloads, pkg)?;
+    for package in &pin.packages {
+        let deb = archive::fetch(package, &downloads)?;
         eprintln!(
             "  unpacking {}",
             deb.file_name().unwrap_or_default().to_string_lossy()
         );
         process::run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root))?;
-        // Unpacked is all we keep; an old .deb would be ambiguous next time.
+        // Unpacked is all we keep.
         std::fs::remove_file(&deb)?;
     }
     // The headers' Makefile includes the `-common` one by absolute path;
     // point it at the unpacked copy instead.
     let kdir_rel = format!("root/usr/src/linux-headers-{abi}");
     let makefile = dir.join(&kdir_rel).join("Makefile");
-    let text = std::fs::read_to_string(&makefile)?;
+    let text = std::fs::read_to_string(&makefile)
+        .with_context(|| format!("reading {}", makefile.display()))?;
     std::fs::write(&makefile, text.replace("include /usr/src/", "include ../"))?;
     let vmlinuz = root.join(format!("boot/vmlinuz-{abi}"));
     eprintln!("  decompressing {} for direct boot", vmlinuz.display());
     let image =
         std::fs::read(&vmlinuz).with_context(|| format!("reading {}", vmlinuz.display()))?;
     std::fs::write(dir.join("vmlinux"), extract_vmlinux(&image)?)?;
-    write_ready(dir, &abi, "vmlinux", &kdir_rel, &abi)?;
+    write_ready(dir, &abi, "vmlinux", &kdir_rel, &key)?;
     read_ready(name, dir).context("kernel directory incomplete after preparing it")
 }
 
-fn find_deb(dir: &Path, package: &str) -> Result<PathBuf> {
-    let prefix = format!("{package}_");
-    std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".deb"))
-        })
-        .with_context(|| {
-            format!(
-                "downloaded {package} but cannot find its .deb in {}",
-                dir.display()
-            )
-        })
+/// The `key` a prepared kernel directory was made for.
+fn ready_key(dir: &Path) -> Option<String> {
+    std::fs::read_to_string(dir.join("ready"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("key=").map(str::to_string))
 }
 
 /// The uncompressed ELF `vmlinux` inside a bzImage: Debian 6.1 uses xz,
@@ -225,7 +175,8 @@ fn debug_options() -> String {
 }
 
 fn debug(dir: &Path, cache: &Path) -> Result<Kernel> {
-    let key = format!("{:016x}", fnv1a(debug_options().as_bytes()));
+    let pin = Pins::load()?.get("debug")?.clone();
+    let key = format!("{:016x}-{}", fnv1a(debug_options().as_bytes()), pin.key());
     if let Some(k) = read_ready("debug", dir)
         && std::fs::read_to_string(dir.join("ready"))
             .is_ok_and(|t| t.contains(&format!("key={key}")))
@@ -297,35 +248,41 @@ pub fn linux_source_tree(cache: &Path) -> Result<PathBuf> {
 }
 
 fn fetch_linux_source(dir: &Path, cache: &Path) -> Result<PathBuf> {
+    let pin = Pins::load()?.get("debug")?.clone();
+    let source = pin.package(SOURCE_PACKAGE)?;
     let tree = dir.join("linux");
-    if !tree.join("Makefile").is_file() {
-        eprintln!("==> fetching Debian's linux-source-6.1 (once)");
-        refresh_apt_lists("linux-source-6.1", cache)?;
-        let downloads = cache.join("lab/downloads");
-        std::fs::create_dir_all(&downloads)?;
-        process::run(Command::new("apt-get").current_dir(&downloads).args([
-            "download",
-            "-q",
-            "-o",
-            "APT::Sandbox::User=root",
-            "linux-source-6.1",
-        ]))?;
-        let deb = find_deb(&downloads, "linux-source-6.1")?;
-        let unpack = dir.join("unpack");
-        std::fs::create_dir_all(&unpack)?;
-        process::run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&unpack))?;
-        std::fs::remove_file(&deb)?;
-        eprintln!("  unpacking the kernel source tarball");
-        process::run(
-            Command::new("tar")
-                .arg("-xJf")
-                .arg(unpack.join("usr/src/linux-source-6.1.tar.xz"))
-                .arg("-C")
-                .arg(dir),
-        )?;
-        std::fs::rename(dir.join("linux-source-6.1"), &tree)?;
-        std::fs::remove_dir_all(&unpack)?;
+    // Which pinned package the tree was unpacked from: a moved pin unpacks anew.
+    let marker = dir.join("source-sha256");
+    let unpacked = std::fs::read_to_string(&marker).is_ok_and(|m| m.trim() == source.sha256);
+    if unpacked && tree.join("Makefile").is_file() {
+        return Ok(tree);
     }
+    eprintln!(
+        "==> fetching Debian's {SOURCE_PACKAGE} {} (once)",
+        source.version
+    );
+    let _ = std::fs::remove_file(&marker);
+    for stale in [&tree, &dir.join("unpack")] {
+        if stale.exists() {
+            std::fs::remove_dir_all(stale)?;
+        }
+    }
+    let deb = archive::fetch(source, &cache.join("lab/downloads"))?;
+    let unpack = dir.join("unpack");
+    std::fs::create_dir_all(&unpack)?;
+    process::run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&unpack))?;
+    std::fs::remove_file(&deb)?;
+    eprintln!("  unpacking the kernel source tarball");
+    process::run(
+        Command::new("tar")
+            .arg("-xJf")
+            .arg(unpack.join(format!("usr/src/{SOURCE_PACKAGE}.tar.xz")))
+            .arg("-C")
+            .arg(dir),
+    )?;
+    std::fs::rename(dir.join(SOURCE_PACKAGE), &tree)?;
+    std::fs::remove_dir_all(&unpack)?;
+    std::fs::write(&marker, &source.sha256)?;
     Ok(tree)
 }
 

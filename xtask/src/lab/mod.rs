@@ -1,12 +1,14 @@
 //! The VM lab: every chapter's kernel modules and Rust programs run in pinned
 //! kernels under QEMU; outputs and kernel logs are insta snapshots.
 
+pub mod archive;
 mod boots;
 pub mod build_only;
 mod guest;
 mod initramfs;
 pub mod kernels;
 pub mod normalize;
+pub mod pin_update;
 pub mod plan;
 mod qemu;
 pub mod transcript;

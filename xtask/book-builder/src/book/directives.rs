@@ -7,18 +7,18 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use super::exercise_pages::exercise_files;
-use crate::{citations, diagram};
+use crate::{citations, diagram, kernel_pins};
 
 /// A `{{#kind target}}` directive found in a page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Directive {
     /// `include`, `rustdoc_include`, `snapshot`, `exercise`, `solution`,
-    /// `diagram`, `kernel` (a quoted kernel snippet) or `kfn` (a link to a
-    /// kernel function).
+    /// `diagram`, `kernel` (a quoted kernel snippet), `kfn` (a link to a
+    /// kernel function) or `pinned` (a pinned kernel's version).
     pub kind: String,
     /// The file, relative to the page's directory (for `exercise` and
     /// `solution` the exercise's name; for `kernel` and `kfn` the name of an
-    /// entry of the citation index).
+    /// entry of the citation index; for `pinned` a kernel of the lab).
     pub path: PathBuf,
     /// `:anchor` or `:from:to` after the path, if any.
     pub selector: Option<String>,
@@ -29,7 +29,7 @@ pub struct Directive {
 /// Every directive in `text`, in order.
 pub fn directives(text: &str) -> Vec<Directive> {
     let re = regex::Regex::new(
-        r"\{\{#(include|rustdoc_include|snapshot|exercise|solution|diagram|kernel|kfn)\s+([^}\s]+)\s*\}\}",
+        r"\{\{#(include|rustdoc_include|snapshot|exercise|solution|diagram|kernel|kfn|pinned)\s+([^}\s]+)\s*\}\}",
     )
     .unwrap_or_else(|e| unreachable!("constant regex: {e}"));
     re.captures_iter(text)
@@ -66,6 +66,7 @@ pub fn check_directive(page_dir: &Path, d: &Directive) -> Result<()> {
         "kernel" | "kfn" => {
             return citations::expand(&d.kind, &d.path.to_string_lossy()).map(|_| ());
         }
+        "pinned" => return kernel_pins::expand(&d.path.to_string_lossy()).map(|_| ()),
         _ => {}
     }
     let file = page_dir.join(&d.path);

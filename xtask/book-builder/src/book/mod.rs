@@ -25,7 +25,7 @@ use mdbook_driver::MDBook;
 use mdbook_driver::book::{Book, BookItem};
 use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
 
-use crate::{citations, diagram};
+use crate::{citations, diagram, kernel_pins};
 
 pub use directives::{
     Directive, check_all_directives, check_directive, collect_markdown, directives, snapshot_body,
@@ -155,7 +155,8 @@ impl Preprocessor for SnapshotPreprocessor {
 }
 
 /// Expands every directive mdBook does not know itself: `{{#snapshot}}`,
-/// `{{#exercise}}`, `{{#solution}}`, `{{#diagram}}`, `{{#kernel}}`, `{{#kfn}}`.
+/// `{{#exercise}}`, `{{#solution}}`, `{{#diagram}}`, `{{#kernel}}`, `{{#kfn}}`,
+/// `{{#pinned}}`.
 pub fn expand_snapshots(page_dir: &Path, content: &str) -> Result<String> {
     // The spans come from `directives(content)`, so every slice below is
     // inside `content` and on character boundaries.
@@ -184,6 +185,7 @@ pub fn expand_snapshots(page_dir: &Path, content: &str) -> Result<String> {
             "kernel" | "kfn" => {
                 out.push_str(&citations::expand(&d.kind, &d.path.to_string_lossy())?);
             }
+            "pinned" => out.push_str(&kernel_pins::expand(&d.path.to_string_lossy())?),
             _ => out.push_str(&exercise_pages::exercise_page(
                 &d.kind,
                 &d.path.to_string_lossy(),
