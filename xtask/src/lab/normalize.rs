@@ -60,6 +60,18 @@ static INTERRUPTED_TASK: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+/// The thread a PREEMPT_RT kernel runs timer softirqs in, `ktimers/N`.
+static TIMER_THREAD: LazyLock<Regex> = LazyLock::new(|| re(r"^Comm: ktimers/\d+$"));
+
+/// Whether the softirq of the call trace starting at `rest` ran in the
+/// timer thread (`run_timersd`, PREEMPT_RT): then its frames are the same
+/// on every run and are kept.
+fn softirq_in_timer_thread(rest: &[String]) -> bool {
+    rest.iter()
+        .take_while(|l| is_trace_line(l) || l.trim() == "<TASK>" || l.starts_with(" ? "))
+        .any(|l| l.trim_start().starts_with("run_timersd+"))
+}
+
 /// Every kernel report in a run's kernel log, for a student to read: each
 /// report's first lines (BUG, WARNING, Oops, panic, lockdep's title)
 /// normalized, and the function names of its call trace, innermost first.
@@ -246,14 +258,26 @@ pub fn kernel_log(raw: &[String]) -> Vec<String> {
     // The W taint: set once a kept report that sets it has ended.
     let mut warned = false;
     let mut warns_at_end = false;
-    for line in without_interrupted_sleeper_warnings(raw) {
-        if NOISE.is_match(&line) {
+    let lines = without_interrupted_sleeper_warnings(raw);
+    for (at, line) in lines.iter().enumerate() {
+        if NOISE.is_match(line) {
             continue;
         }
-        let mut line = FRAME_OFFSET.replace_all(&line, "+<off>").into_owned();
+        let mut line = FRAME_OFFSET.replace_all(line, "+<off>").into_owned();
         line = ADDRESS.replace_all(&line, "<addr>").into_owned();
         line = PID.replace_all(&line, "$1: <pid>").into_owned();
-        line = TASK.replace_all(&line, "$1<task>").into_owned();
+        line = TASK
+            .replace_all(&line, |c: &regex::Captures| {
+                let name = c.get(0).map_or("", |m| m.as_str());
+                // Debian's real-time kernel runs every timer in this thread:
+                // the name is a fact of the run, not an accident.
+                if TIMER_THREAD.is_match(name) {
+                    name.to_string()
+                } else {
+                    format!("{}<task>", c.get(1).map_or("", |m| m.as_str()))
+                }
+            })
+            .into_owned();
         line = LOCKDEP_TASK
             .replace_all(&line, "<task>/<pid>$1")
             .into_owned();
@@ -310,7 +334,10 @@ pub fn kernel_log(raw: &[String]) -> Vec<String> {
         if matches!(line.trim(), "<IRQ>" | "<TASK>") {
             continue;
         }
-        if line.starts_with(' ') && INTERRUPTED_TASK.is_match(&line) {
+        if line.starts_with(' ')
+            && INTERRUPTED_TASK.is_match(&line)
+            && !softirq_in_timer_thread(lines.get(at..).unwrap_or_default())
+        {
             if !skipping_frames {
                 out.push(" ... (frames of the interrupted task omitted)".to_string());
             }
@@ -328,6 +355,33 @@ pub fn kernel_log(raw: &[String]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_timer_thread_keeps_its_frames_and_its_name() {
+        let raw = lines(
+            "[    2.070914] Voluntary context switch within RCU read-side critical section!\n\
+             [    2.071135] WARNING: CPU: 0 PID: 18 at kernel/rcu/tree_plugin.h:331 rcu_note_context_switch+0x4a0/0x5f0\n\
+             [    2.071957] CPU: 0 UID: 0 PID: 18 Comm: ktimers/0 Tainted: G           OE      6.12.118+deb12-rt-amd64 #1  Debian 6.12.118-1~deb12u1\n\
+             [    2.073376] Call Trace:\n\
+             [    2.073844]  <TASK>\n\
+             [    2.074182]  __schedule+0xc7/0xbf0\n\
+             [    2.074316]  netlink_broadcast_filtered+0x3af/0x540\n\
+             [    2.074732]  run_timer_softirq+0xb3/0x140\n\
+             [    2.074781]  handle_softirqs.constprop.0+0xb5/0x250\n\
+             [    2.074822]  ? __pfx_smpboot_thread_fn+0x10/0x10\n\
+             [    2.074854]  run_timersd+0x3e/0x80\n\
+             [    2.074891]  kthread+0xd2/0x100\n\
+             [    2.075101]  </TASK>\n\
+             [    2.075158] ---[ end trace 0000000000000000 ]---\n",
+        );
+        let out = kernel_log(&raw).join("\n");
+        assert!(out.contains("Comm: ktimers/0 Tainted"), "{out}");
+        assert!(
+            out.contains(" handle_softirqs.constprop.0+<off>\n run_timersd+<off>\n kthread+<off>"),
+            "{out}"
+        );
+        assert!(!out.contains("omitted"), "{out}");
+    }
 
     fn lines(text: &str) -> Vec<String> {
         text.lines().map(str::to_string).collect()

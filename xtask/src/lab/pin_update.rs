@@ -137,7 +137,11 @@ fn resolve(follows: &str) -> Result<KernelPin> {
     names.extend(
         depends(&headers)?
             .into_iter()
-            .filter(|d| d.ends_with("-common") || d.starts_with("linux-kbuild-")),
+            // `-common`, or `-common-rt` for the real-time flavour.
+            .filter(|d| {
+                (d.starts_with("linux-headers-") && d.contains("-common"))
+                    || d.starts_with("linux-kbuild-")
+            }),
     );
     let packages = names
         .iter()

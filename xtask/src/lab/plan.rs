@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 /// The kernels of the matrix, by the names used in `lab.toml` and snapshots.
-pub const KERNELS: &[&str] = &["6.1", "6.12", "debug"];
+pub const KERNELS: &[&str] = &["6.1", "6.12", "6.12-rt", "debug"];
 
 /// One `[[test]]` of a chapter's `lab.toml`.
 #[derive(Debug, Clone, Deserialize)]
