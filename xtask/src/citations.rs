@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::workspace;
 
-pub use book_builder::citations::{INDEX, Index, Location, Snippet, expand};
+pub use book_builder::citations::{DEFAULT_TREE, INDEX, Index, Location, Snippet, TREES, expand};
 
 /// A snippet longer than this is no longer a short quote.
 const MAX_SNIPPET_LINES: usize = 30;
@@ -293,7 +293,8 @@ pub struct CitationsArgs {
     /// of checking them.
     #[arg(long)]
     update: bool,
-    /// A kernel tree to use instead of the lab's linux-source-6.1.
+    /// A kernel tree to use instead of the lab's linux-source-6.1 (then only
+    /// the 6.1 citations are checked).
     #[arg(long)]
     tree: Option<PathBuf>,
 }
@@ -312,21 +313,32 @@ pub fn run(args: &CitationsArgs) -> Result<()> {
     Ok(())
 }
 
-/// Returns how many entries were checked and what disagrees.
+/// Returns how many entries were checked and what disagrees, over every
+/// cited tree (only the default one when `tree` names a tree to use).
 pub fn check_or_update(tree: Option<&Path>, update_first: bool) -> Result<(usize, Vec<String>)> {
-    let tree = match tree {
-        Some(t) => t.to_path_buf(),
-        None => crate::lab::kernels::linux_source_tree(&crate::cache_dir())?,
-    };
-    let file = workspace::root().join(INDEX);
-    if update_first {
-        let text = std::fs::read_to_string(&file)?;
-        std::fs::write(&file, update(&text, &tree)?)?;
-        println!("updated {}", file.display());
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    for (name, index_file) in TREES {
+        let source = match tree {
+            Some(t) if *name == DEFAULT_TREE => t.to_path_buf(),
+            Some(_) => continue,
+            None => crate::lab::kernels::cited_source_tree(name, &crate::cache_dir())?,
+        };
+        let file = workspace::root().join(index_file);
+        if update_first {
+            let text = std::fs::read_to_string(&file)?;
+            std::fs::write(&file, update(&text, &source)?)?;
+            println!("updated {}", file.display());
+        }
+        let index = Index::load_tree(name)?;
+        checked += index.functions.len() + index.snippets.len();
+        problems.extend(
+            verify(&index, &source)?
+                .into_iter()
+                .map(|p| format!("{index_file}: {p}")),
+        );
     }
-    let index = Index::load()?;
-    let problems = verify(&index, &tree)?;
-    Ok((index.functions.len() + index.snippets.len(), problems))
+    Ok((checked, problems))
 }
 
 #[cfg(test)]

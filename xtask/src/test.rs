@@ -113,7 +113,9 @@ pub fn run(args: &TestArgs) -> Result<()> {
         eprintln!("==> VM lab: every chapter, every kernel");
         let result = lab::run(&lab::LabArgs::default()).map(|s| (s.passed(), s.failed()));
         tally.step("VM lab", result);
-        eprintln!("==> kernel citations: the book's links and quotes against the 6.1 source");
+        eprintln!(
+            "==> kernel citations: the book's links and quotes against the 6.1 and 6.12 sources"
+        );
         let result = citations::check_or_update(None, false)
             .map(|(checked, problems)| (checked.saturating_sub(problems.len()), problems.len()));
         tally.step("kernel citations", result);

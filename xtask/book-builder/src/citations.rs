@@ -14,8 +14,33 @@ use serde::Deserialize;
 
 use crate::workspace;
 
-/// Where the index lives, from the workspace's root.
+/// Where the index of the default tree lives, from the workspace's root.
 pub const INDEX: &str = "book/src/kernel/citations.toml";
+
+/// Every cited tree, by the name a page adds after `@`, and its index. The
+/// first is the default: `{{#kfn name}}` cites 6.1, `{{#kfn name@6.12}}`
+/// cites 6.12. Both trees are Debian's `linux-source-*` as pinned.
+pub const TREES: &[(&str, &str)] = &[
+    (DEFAULT_TREE, INDEX),
+    ("6.12", "book/src/kernel/citations-6.12.toml"),
+];
+
+/// The tree a citation without `@` names.
+pub const DEFAULT_TREE: &str = "6.1";
+
+/// The index file of `tree`.
+pub fn index_file(tree: &str) -> Result<&'static str> {
+    TREES
+        .iter()
+        .find(|(name, _)| *name == tree)
+        .map(|(_, file)| *file)
+        .with_context(|| {
+            format!(
+                "no cited kernel tree `{tree}` (known: {})",
+                TREES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+            )
+        })
+}
 
 /// The citation index.
 #[derive(Debug, Deserialize)]
@@ -58,9 +83,14 @@ impl Index {
         toml::from_str(text).context("the kernel citation index is not valid")
     }
 
-    /// The index of the workspace.
+    /// The index of the default tree.
     pub fn load() -> Result<Self> {
-        let file = workspace::root().join(INDEX);
+        Self::load_tree(DEFAULT_TREE)
+    }
+
+    /// The index of `tree` (a name of [`TREES`]).
+    pub fn load_tree(tree: &str) -> Result<Self> {
+        let file = workspace::root().join(index_file(tree)?);
         let text = std::fs::read_to_string(&file)
             .with_context(|| format!("cannot read {}", file.display()))?;
         Self::parse(&text).with_context(|| file.display().to_string())
@@ -75,23 +105,28 @@ impl Index {
     }
 }
 
-/// What `{{#kfn name}}` or `{{#kernel name}}` becomes in a page.
-pub fn expand(kind: &str, name: &str) -> Result<String> {
-    let index = Index::load()?;
+/// What `{{#kfn name}}` or `{{#kernel name}}` becomes in a page; a name
+/// ending in `@6.12` cites that tree instead of the default.
+pub fn expand(kind: &str, target: &str) -> Result<String> {
+    let (name, tree) = target.split_once('@').unwrap_or((target, DEFAULT_TREE));
+    let index = Index::load_tree(tree)?;
     expand_with(&index, kind, name)
+        .with_context(|| format!("in {}", index_file(tree).unwrap_or(INDEX)))
 }
 
 pub fn expand_with(index: &Index, kind: &str, name: &str) -> Result<String> {
     match kind {
         "kfn" => {
             let at = index.functions.get(name).with_context(|| {
-                format!("{{{{#kfn {name}}}}}: no function `{name}` in {INDEX} (add it under [fn])")
+                format!(
+                    "{{{{#kfn {name}}}}}: no function `{name}` in the index (add it under [fn])"
+                )
             })?;
             Ok(format!("[`{name}()`]({})", index.url(&at.path, at.line)))
         }
         "kernel" => {
             let snippet = index.snippets.get(name).with_context(|| {
-                format!("{{{{#kernel {name}}}}}: no snippet `{name}` in {INDEX}")
+                format!("{{{{#kernel {name}}}}}: no snippet `{name}` in the index")
             })?;
             Ok(format!(
                 "```c\n{}\n```\n<p class=\"kernel-source\"><a href=\"{}\">{}, line {}</a> (Linux {})</p>",
@@ -123,5 +158,18 @@ mod tests {
         let quote = expand_with(&index, "kernel", "s").unwrap();
         assert!(quote.starts_with("```c\nx;\n```\n") && quote.contains("net/a.c#L4"));
         assert!(expand_with(&index, "kfn", "g").is_err());
+    }
+
+    #[test]
+    fn a_name_after_at_picks_the_tree() {
+        let on_612 = expand("kfn", "do_sched_yield@6.12").unwrap();
+        assert!(on_612.contains("/v6.12."), "{on_612}");
+        let on_61 = expand("kfn", "do_sched_yield").unwrap();
+        assert!(on_61.contains("/v6.1."), "{on_61}");
+        let unknown = expand("kfn", "do_sched_yield@5.4").unwrap_err();
+        assert!(
+            format!("{unknown:#}").contains("known: 6.1, 6.12"),
+            "{unknown:#}"
+        );
     }
 }

@@ -20,6 +20,10 @@ pub const PINS: &str = "xtask/lab/kernels.toml";
 pub struct Pins {
     /// By the kernel's name in the lab's matrix (`6.1`, `6.12`, `debug`).
     pub kernel: BTreeMap<String, KernelPin>,
+    /// Source trees the book cites besides the debug kernel's, by the name
+    /// a citation gives after `@` (`6.12`).
+    #[serde(default)]
+    pub source: BTreeMap<String, KernelPin>,
 }
 
 /// One kernel of the matrix.
@@ -66,6 +70,13 @@ impl Pins {
         let text = std::fs::read_to_string(&file)
             .with_context(|| format!("cannot read {}", file.display()))?;
         Self::parse(&text).with_context(|| file.display().to_string())
+    }
+
+    /// The source tree called `name`.
+    pub fn source(&self, name: &str) -> Result<&KernelPin> {
+        self.source
+            .get(name)
+            .with_context(|| format!("no source tree `{name}` in {PINS}"))
     }
 
     /// The kernel called `name`.
@@ -115,7 +126,7 @@ mod tests {
     #[test]
     fn the_committed_pins_name_every_kernel_exactly() {
         let pins = Pins::load().unwrap();
-        for (name, kernel) in &pins.kernel {
+        for (name, kernel) in pins.kernel.iter().chain(&pins.source) {
             assert!(!kernel.packages.is_empty(), "{name}");
             for p in &kernel.packages {
                 assert_eq!(p.sha256.len(), 64, "{name}: {}", p.name);

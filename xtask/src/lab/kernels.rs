@@ -9,7 +9,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use book_builder::kernel_pins::{PINS, Pins};
+use book_builder::kernel_pins::{PINS, PackagePin, Pins};
 
 use super::archive;
 use crate::process;
@@ -247,9 +247,32 @@ pub fn linux_source_tree(cache: &Path) -> Result<PathBuf> {
     fetch_linux_source(&dir, cache)
 }
 
+/// The source tree a citation names after `@` (`6.12`): the debug kernel's
+/// for `6.1`, otherwise a pinned `[source]` of `xtask/lab/kernels.toml`.
+pub fn cited_source_tree(name: &str, cache: &Path) -> Result<PathBuf> {
+    if name == "6.1" {
+        return linux_source_tree(cache);
+    }
+    crate::provision::ensure_packages(&["xz-utils"])?;
+    let pins = Pins::load()?;
+    let pin = pins.source(name)?;
+    let package = pin
+        .packages
+        .first()
+        .with_context(|| format!("{PINS}: source {name} has no package"))?;
+    let _one_at_a_time = preparation_lock(cache)?;
+    let dir = cache.join("lab/sources").join(name);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    unpack_source(package, &dir, cache)
+}
+
 fn fetch_linux_source(dir: &Path, cache: &Path) -> Result<PathBuf> {
-    let pin = Pins::load()?.get("debug")?.clone();
-    let source = pin.package(SOURCE_PACKAGE)?;
+    let pins = Pins::load()?;
+    unpack_source(pins.get("debug")?.package(SOURCE_PACKAGE)?, dir, cache)
+}
+
+/// A pinned `linux-source-*` package unpacked into `dir/linux`, once per pin.
+fn unpack_source(source: &PackagePin, dir: &Path, cache: &Path) -> Result<PathBuf> {
     let tree = dir.join("linux");
     // Which pinned package the tree was unpacked from: a moved pin unpacks anew.
     let marker = dir.join("source-sha256");
@@ -258,8 +281,8 @@ fn fetch_linux_source(dir: &Path, cache: &Path) -> Result<PathBuf> {
         return Ok(tree);
     }
     eprintln!(
-        "==> fetching Debian's {SOURCE_PACKAGE} {} (once)",
-        source.version
+        "==> fetching Debian's {} {} (once)",
+        source.name, source.version
     );
     let _ = std::fs::remove_file(&marker);
     for stale in [&tree, &dir.join("unpack")] {
@@ -276,11 +299,11 @@ fn fetch_linux_source(dir: &Path, cache: &Path) -> Result<PathBuf> {
     process::run(
         Command::new("tar")
             .arg("-xJf")
-            .arg(unpack.join(format!("usr/src/{SOURCE_PACKAGE}.tar.xz")))
+            .arg(unpack.join(format!("usr/src/{}.tar.xz", source.name)))
             .arg("-C")
             .arg(dir),
     )?;
-    std::fs::rename(dir.join(SOURCE_PACKAGE), &tree)?;
+    std::fs::rename(dir.join(&source.name), &tree)?;
     std::fs::remove_dir_all(&unpack)?;
     std::fs::write(&marker, &source.sha256)?;
     Ok(tree)

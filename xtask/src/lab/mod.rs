@@ -29,7 +29,7 @@ pub struct LabArgs {
     /// Only this chapter (e.g. `ch01-hello-netlink`, or just `ch01`); repeatable.
     #[arg(long)]
     pub chapter: Vec<String>,
-    /// Only this kernel: 6.1, 6.12 or debug; repeatable.
+    /// Only this kernel: 6.1, 6.12, 6.12-rt or debug; repeatable.
     #[arg(long)]
     pub kernel: Vec<String>,
     /// Only tests whose name contains this text.

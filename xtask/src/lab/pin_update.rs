@@ -39,9 +39,9 @@ pub fn run(args: &KernelsArgs) -> Result<()> {
 
 fn list() -> Result<()> {
     let pins = Pins::load()?;
-    for (name, kernel) in &pins.kernel {
+    for (name, kernel) in pins.kernel.iter().chain(&pins.source) {
         println!(
-            "{name:<6} Linux {} ({}), follows {}",
+            "{name:<8} Linux {} ({}), follows {}",
             kernel.version,
             kernel.release.as_deref().unwrap_or("built from source"),
             kernel.follows
@@ -75,7 +75,11 @@ fn update(pins_only: bool) -> Result<()> {
     for (name, pin) in &old.kernel {
         kernel.insert(name.clone(), resolve(&pin.follows)?);
     }
-    let new = Pins { kernel };
+    let mut source = BTreeMap::new();
+    for (name, pin) in &old.source {
+        source.insert(name.clone(), resolve(&pin.follows)?);
+    }
+    let new = Pins { kernel, source };
     let text = format!(
         "{HEADER}{}",
         toml::to_string(&new).context("writing the pins")?
@@ -85,8 +89,12 @@ fn update(pins_only: bool) -> Result<()> {
         println!("the pins already name what Debian's archive holds today: nothing to do");
         return Ok(());
     }
-    for (name, pin) in &new.kernel {
-        let was = old.kernel.get(name).map_or("none", |k| k.version.as_str());
+    for (name, pin) in new.kernel.iter().chain(&new.source) {
+        let was = old
+            .kernel
+            .get(name)
+            .or_else(|| old.source.get(name))
+            .map_or("none", |k| k.version.as_str());
         println!("{name}: {was} -> {} ({})", pin.version, pin.key());
     }
     if pins_only {
