@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mcast_timer.c - the report's timer multicaster, done right, and told
- * what each send achieved.
+ * mcast_timer.c - the report's timer multicaster in the right context,
+ * and told what each send achieved.
  *
  * A timer multicasts the greeting of nlbook_mcast.h to NETLINK_USERSOCK
  * group 22 and re-arms itself, as in the original report, with three

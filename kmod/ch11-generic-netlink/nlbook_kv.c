@@ -102,12 +102,14 @@ static int kv_put_entry(struct sk_buff *skb, const char *key, u32 value,
 	return 0;
 }
 
+/* ANCHOR: generation */
 static void kv_changed(struct kv_net *kn)
 {
 	kn->generation++;
 	if (kn->generation == 0)
 		kn->generation = 1;
 }
+/* ANCHOR_END: generation */
 
 static struct kv_entry *kv_find(struct kv_net *kn, const char *key)
 {

@@ -313,6 +313,12 @@ const PROGRAMS: &[Program] = &[
         no_module: Some(DEFERRED),
     },
     Program {
+        name: "ch09-overrun",
+        args: &[],
+        no_caps: Some(DEFERRED),
+        no_module: Some(DEFERRED),
+    },
+    Program {
         name: "ch10-client",
         args: &[],
         no_caps: Some(module!(25, "kthread_ported.ko", "ch10-porting-legacy")),

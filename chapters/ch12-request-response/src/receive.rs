@@ -72,9 +72,11 @@ pub struct ErrorReply {
 /// finished; `acked` says whether it carried `NLM_F_ACK`. `after_recv` runs
 /// after each `recv` with its number, e.g. to change what a dump walks.
 ///
-/// Messages with another sequence number (notifications carry 0) are
-/// not part of the answer: they are left out. A datagram that did not fit
-/// in the buffer is an error: its end is lost.
+/// The answer comes by unicast. A datagram that came by multicast (its
+/// sender's `nl_groups` is not 0) is a notification, even when it carries
+/// `seq`, as the notification of a change this request made does; it is
+/// left out, and so are messages with another sequence number. A datagram
+/// that did not fit in the buffer is an error: its end is lost.
 pub fn until_finished(
     sock: &NlSocket,
     seq: u32,
@@ -104,7 +106,7 @@ pub fn until_finished(
         for msg in NlMsgIter::new(&buf[..got.len]) {
             let msg = msg?;
             let h = msg.header;
-            if h.nlmsg_seq != seq {
+            if got.groups != 0 || h.nlmsg_seq != seq {
                 continue;
             }
             finished |= h.nlmsg_type == NLMSG_ERROR

@@ -34,6 +34,10 @@ fn acks_follow_the_rules() {
             "error ERANGE (34)",
             "extended ACK offset: byte 32 of the request",
             "echoes the request: its header only (type RTM_NEWLINK, seq 6)",
+            "<- recv 1: RTM_NEWADDR seq 10, nlmsg_pid = our port id, sender nl_groups 0x10: multicast, a notification",
+            "<- recv 2: NLMSG_ERROR seq 10, nlmsg_pid = our port id, sender nl_groups 0x0: unicast, the answer",
+            "<- recv 2: NLMSG_ERROR seq 11, flags NLM_F_CAPPED, error 0: the ACK",
+            "(recv 1 brought the RTM_DELADDR notification, left out)",
         ],
     );
     // Pipelined answers come in the order of the requests.

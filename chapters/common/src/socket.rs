@@ -102,6 +102,16 @@ impl NlSocket {
     /// This socket's port id (`getsockname`). After `bind(0, ..)`, or after
     /// the first send without a bind, the kernel has assigned one.
     pub fn portid(&self) -> Result<u32, SysError> {
+        Ok(self.local_address()?.nl_pid)
+    }
+
+    /// Groups 1 to 32 this socket is a member of: `nl_groups` of its own
+    /// address (`getsockname`), one bit per group.
+    pub fn groups(&self) -> Result<u32, SysError> {
+        Ok(self.local_address()?.nl_groups)
+    }
+
+    fn local_address(&self) -> Result<libc::sockaddr_nl, SysError> {
         let mut addr = sockaddr_nl(0, 0);
         let mut len = SOCKADDR_NL_LEN;
         // SAFETY: addr has room for len bytes; the kernel writes at most that.
@@ -115,7 +125,7 @@ impl NlSocket {
         if rc < 0 {
             return Err(SysError::last("getsockname(AF_NETLINK)"));
         }
-        Ok(addr.nl_pid)
+        Ok(addr)
     }
 
     /// Make `recv` fail with `EAGAIN` after `timeout` without a datagram,

@@ -36,6 +36,15 @@ fn whole(bytes: &[u8]) -> Datagram<'_> {
     Datagram {
         bytes,
         size: bytes.len(),
+        groups: 0,
+    }
+}
+
+/// A datagram that came by multicast to `group` (its bit in `nl_groups`).
+fn multicast(bytes: &[u8], group: u32) -> Datagram<'_> {
+    Datagram {
+        groups: 1 << (group - 1),
+        ..whole(bytes)
     }
 }
 
@@ -130,6 +139,82 @@ fn other_sequence_numbers_are_skipped() {
     );
 }
 
+/// RTNLGRP_IPV4_IFADDR: the group that hears new IPv4 addresses.
+const RTNLGRP_IPV4_IFADDR: u32 = 5;
+
+#[test]
+fn a_notification_with_the_requests_seq_is_not_the_answer() {
+    // An RTM_NEWADDR with NLM_F_ACK from a socket in the address group:
+    // rtnetlink multicasts the new address with the request's seq, then
+    // acknowledges.
+    let notification = msg(RTM_NEWADDR, 0, 7, &[0; 24]);
+    let ack = error(7, 0);
+    assert_eq!(
+        follow(
+            &[multicast(&notification, RTNLGRP_IPV4_IFADDR), whole(&ack)],
+            7,
+            true
+        ),
+        Ok(Answer::Acked { messages: 0 })
+    );
+}
+
+#[test]
+fn a_notification_does_not_end_a_request_without_ack() {
+    let notification = msg(RTM_NEWADDR, 0, 7, &[0; 24]);
+    assert_eq!(
+        follow(&[multicast(&notification, RTNLGRP_IPV4_IFADDR)], 7, false),
+        Ok(Answer::Pending { messages: 0 })
+    );
+    let reply = msg(RTM_NEWADDR, 0, 7, &[0; 24]);
+    assert_eq!(
+        follow(
+            &[multicast(&notification, RTNLGRP_IPV4_IFADDR), whole(&reply)],
+            7,
+            false
+        ),
+        Ok(Answer::Replied)
+    );
+}
+
+#[test]
+fn a_notification_in_the_middle_of_a_dump_is_not_counted() {
+    let part = msg(RTM_NEWADDR, NLM_F_MULTI, 7, &[0; 24]);
+    // The change the dump raced with, announced with the seq of the
+    // request that made it (here, by chance, also 7) and the DUMP_INTR bit
+    // it does not mean.
+    let notification = msg(RTM_NEWADDR, NLM_F_DUMP_INTR, 7, &[0; 24]);
+    let end = done(7, 0);
+    assert_eq!(
+        follow(
+            &[
+                whole(&part),
+                multicast(&notification, RTNLGRP_IPV4_IFADDR),
+                whole(&end)
+            ],
+            7,
+            true
+        ),
+        Ok(Answer::DumpDone {
+            messages: 1,
+            interrupted: false
+        })
+    );
+}
+
+#[test]
+fn a_malformed_notification_is_still_an_error() {
+    let mut notification = msg(RTM_NEWADDR, 0, 0, &[0; 24]);
+    notification[..4].copy_from_slice(&99u32.to_ne_bytes());
+    assert_eq!(
+        follow(&[multicast(&notification, RTNLGRP_IPV4_IFADDR)], 7, true),
+        Err(Error::Malformed {
+            index: 0,
+            offset: 0
+        })
+    );
+}
+
 #[test]
 fn nothing_after_the_end_is_looked_at() {
     let mut d = error(7, 0);
@@ -144,6 +229,7 @@ fn a_cut_datagram_is_an_error() {
     let cut = Datagram {
         bytes: &part2[..40],
         size: part2.len(),
+        groups: 0,
     };
     assert_eq!(
         follow(&[whole(&part1), cut], 9, false),

@@ -1,10 +1,17 @@
 //! Chapter 12 exercise: where does the answer to a request end?
 //!
 //! A program sends a request with sequence number `seq` and then reads
-//! datagrams. Each `recv` (with `MSG_TRUNC`) gives the bytes copied and the
-//! datagram's real size. The answer's messages carry `seq`; messages with
-//! another sequence number (notifications carry 0) belong to something
-//! else and are skipped. The answer ends with:
+//! datagrams. Each `recv` (with `MSG_TRUNC`) gives the bytes copied, the
+//! datagram's real size, and the sender's address, whose `nl_groups` is 0
+//! for a unicast and the group's bit for a multicast.
+//!
+//! The answer comes by unicast, and its messages carry `seq`. Everything
+//! else is skipped: messages with another sequence number (the answers to
+//! other requests), and every message of a multicast datagram, whatever its
+//! sequence number. A notification is not part of any answer, even when it
+//! carries `seq`: rtnetlink and XFRM copy the requester's sequence number
+//! into the notification of the change a request made, and a socket that
+//! is in the group hears it, often before the ACK. The answer ends with:
 //!
 //! - an `NLMSG_ERROR` (type 2) whose first 4 payload bytes, an `i32`, are
 //!   0: the ACK that `NLM_F_ACK` asked for;
@@ -41,6 +48,9 @@ pub struct Datagram<'a> {
     pub bytes: &'a [u8],
     /// The datagram's real size, which `MSG_TRUNC` makes `recv` return.
     pub size: usize,
+    /// `nl_groups` of the sender's address (`msg_name`): 0 for a unicast,
+    /// non-zero for a multicast, that is, a notification.
+    pub groups: u32,
 }
 
 /// How far the answer got.
@@ -88,7 +98,8 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
 /// they were received; `acked` says whether the request carried
 /// `NLM_F_ACK`. Stop at the message that ends the answer; anything after
 /// it is not looked at. Check every datagram and every message it gets to
-/// before using it.
+/// before using it, notifications included: a bad length anywhere is an
+/// error.
 pub fn follow(datagrams: &[Datagram], seq: u32, acked: bool) -> Result<Answer, Error> {
     let mut messages = 0;
     let mut interrupted = false;
@@ -114,7 +125,8 @@ pub fn follow(datagrams: &[Datagram], seq: u32, acked: bool) -> Result<Answer, E
             let (ty, flags, msg_seq) = (u16_at(rest, 4), u16_at(rest, 6), u32_at(rest, 8));
             let payload = &rest[NLMSG_HDRLEN..len];
             offset += (len + 3) & !3;
-            if msg_seq != seq {
+            // A multicast is a notification, whatever its seq says.
+            if d.groups != 0 || msg_seq != seq {
                 continue;
             }
             interrupted |= flags & NLM_F_DUMP_INTR != 0;

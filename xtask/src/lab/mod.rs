@@ -6,6 +6,7 @@ mod boots;
 pub mod build_only;
 mod guest;
 mod initramfs;
+mod kernel_configs;
 pub mod kernels;
 pub mod normalize;
 pub mod pin_update;
@@ -331,7 +332,19 @@ pub fn execute(tests: Vec<LabTest>, kernel_names: &[String], mode: Mode) -> Resu
         in_tree: in_tree.get(&kernel.name).unwrap_or(&no_in_tree),
     };
     let (results, boot_times) = boots::run_all(boots, files, accel, &cache);
-    let outcomes = verdict::outcomes(&tests, &kernels, &broken, results, mode);
+    let mut outcomes = verdict::outcomes(&tests, &kernels, &broken, results, mode);
+    // The configuration table covers the whole matrix: checked when a run
+    // of the workbook's own tests prepared every kernel of it.
+    if mode == Mode::Snapshots
+        && KERNELS
+            .iter()
+            .all(|name| kernels.iter().any(|k| k.name == *name))
+    {
+        outcomes.extend(kernel_configs::check(
+            &kernels,
+            &root.join("tests/snapshots/lab"),
+        ));
+    }
     // Grading shows its own table.
     if mode != Mode::Verdict {
         verdict::print_table(&outcomes, kernel_names, &boot_times, accel);

@@ -75,9 +75,19 @@ fn run() -> Result<()> {
         outcome(&a.bind(CHOSEN + 2, 0))
     );
     println!(
-        "socket A, a second bind(nl_pid {CHOSEN}), its own port id: {}",
-        outcome(&a.bind(CHOSEN, 0))
+        "socket A, a second bind(nl_pid 0), \"choose for me\", once bound: {}",
+        outcome(&a.bind(0, 0))
     );
+    // Its own port id again: accepted, and groups 1 to 32 become what
+    // this call names, whatever the socket was in before.
+    for groups in [0b101, 0b010, 0] {
+        let rebound = a.bind(CHOSEN, groups);
+        println!(
+            "socket A, bind(nl_pid {CHOSEN}, nl_groups {groups:#x}), its own port id: {}; its groups are now {:#x}",
+            outcome(&rebound),
+            a.groups()?
+        );
+    }
     // ANCHOR_END: rebind
 
     // ANCHOR: take_the_pid

@@ -10,19 +10,26 @@ use std::process::ExitCode;
 use anyhow::Result;
 use ch12_request_response::names::{reply_flags, type_name};
 use ch12_request_response::receive::{Arrival, until_finished};
-use ch12_request_response::route_socket;
+use ch12_request_response::{addresses, route_socket};
+use nlbook_common::address;
 use nlbook_common::link::ifinfomsg;
+use nlbook_common::membership::NETLINK_ADD_MEMBERSHIP;
 use nlbook_common::uapi::{
     IFLA_IFNAME, IFLA_INFO_KIND, IFLA_LINKINFO, NETLINK_EXT_ACK, NLM_F_ACK, NLM_F_CAPPED,
-    NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, RTM_GETLINK, RTM_NEWLINK, SOL_NETLINK,
+    NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, RTM_DELADDR, RTM_GETLINK, RTM_NEWADDR, RTM_NEWLINK,
+    SOL_NETLINK,
 };
-use nlbook_common::{MsgBuilder, NLMSG_HDRLEN, NlSocket, exit_code, in_fresh_netns, nlmsg_align};
+use nlbook_common::{
+    MsgBuilder, NLMSG_HDRLEN, NlMsgIter, NlSocket, exit_code, in_fresh_netns, nlmsg_align,
+};
 
 const PROGRAM: &str = "ch12-acks";
 /// `NETLINK_CAP_ACK` (`linux/netlink.h`): errors echo only the request's header.
 const NETLINK_CAP_ACK: i32 = 10;
 /// No device has this index in a fresh namespace.
 const NO_SUCH_INDEX: i32 = 999;
+/// `RTNLGRP_IPV4_IFADDR` (`linux/rtnetlink.h`): new and deleted IPv4 addresses.
+const RTNLGRP_IPV4_IFADDR: i32 = 5;
 
 fn main() -> ExitCode {
     if let Err(usage) = nlbook_common::no_arguments(PROGRAM) {
@@ -177,5 +184,58 @@ fn run() -> Result<()> {
         show(&until_finished(&sock, seq, true, 8192, |_| Ok(()))?)?;
     }
     // ANCHOR_END: pipeline
+
+    notification_with_our_seq(&sock)
+}
+
+// ANCHOR: notification
+/// Step 8: a socket in the address group adds an address. rtnetlink
+/// announces the new address to the group with the request's seq and port
+/// id, then acknowledges: two messages with seq 10, and only the way each
+/// arrived tells the notification from the answer.
+fn notification_with_our_seq(sock: &NlSocket) -> Result<()> {
+    println!("8. A notification can carry our seq: the sender's address tells it from the answer.");
+    let group = RTNLGRP_IPV4_IFADDR;
+    sock.set_option(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, group)?;
+    println!("     (the socket joins RTNLGRP_IPV4_IFADDR, group {group})");
+    let ours = sock.portid()?;
+    let added = address::request(RTM_NEWADDR, addresses::nth(1), 10)?;
+    println!("  -> RTM_NEWADDR 10.12.0.1/32 on lo, seq 10, NLM_F_ACK");
+    sock.send_to(&added, 0, 0)?;
+    let mut buf = vec![0u8; 8192];
+    for recv in 1..=2 {
+        let got = sock.recv(&mut buf)?;
+        for msg in NlMsgIter::new(&buf[..got.len]) {
+            let h = msg?.header;
+            println!(
+                "  <- recv {recv}: {} seq {}, nlmsg_pid {}, sender nl_groups {:#x}: {}",
+                type_name(h.nlmsg_type),
+                h.nlmsg_seq,
+                if h.nlmsg_pid == ours {
+                    "= our port id"
+                } else {
+                    "other"
+                },
+                got.groups,
+                if got.groups == 0 {
+                    "unicast, the answer"
+                } else {
+                    "multicast, a notification"
+                }
+            );
+        }
+    }
+    println!("  the same for the delete, read with until_finished (which skips multicasts):");
+    let deleted = address::request(RTM_DELADDR, addresses::nth(1), 11)?;
+    println!("  -> RTM_DELADDR 10.12.0.1/32, seq 11, NLM_F_ACK");
+    sock.send_to(&deleted, 0, 0)?;
+    let answer = until_finished(sock, 11, true, 8192, |_| Ok(()))?;
+    show(&answer)?;
+    match answer.first().map(|a| a.recv) {
+        Some(2) => println!("     (recv 1 brought the RTM_DELADDR notification, left out)"),
+        Some(n) if n > 2 => println!("     (recv 1 to {} brought notifications, left out)", n - 1),
+        _ => {}
+    }
     Ok(())
 }
+// ANCHOR_END: notification
