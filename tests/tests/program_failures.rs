@@ -176,6 +176,12 @@ const PROGRAMS: &[Program] = &[
         no_module: None,
     },
     Program {
+        name: "ch03-namespaces",
+        args: &[],
+        no_caps: Some(NETNS),
+        no_module: None,
+    },
+    Program {
         name: "ch03-usersock",
         args: &[],
         no_caps: Some(NETNS),
@@ -365,6 +371,12 @@ const PROGRAMS: &[Program] = &[
     },
     Program {
         name: "ch12-dumps",
+        args: &[],
+        no_caps: Some(NETNS),
+        no_module: None,
+    },
+    Program {
+        name: "ch12-flags",
         args: &[],
         no_caps: Some(NETNS),
         no_module: None,

@@ -6,9 +6,12 @@
 //! - [`identity`]: root, a plain user, and a plain user in user and network
 //!   namespaces of its own, each in a child process.
 //!
+//! - [`nsid`]: hearing other network namespaces (`NETLINK_LISTEN_ALL_NSID`).
+//!
 //! Joining, leaving and listing groups is shared with other chapters:
 //! [`nlbook_common::membership`].
 
 pub mod greeting;
 pub mod identity;
 pub mod matrix;
+pub mod nsid;

@@ -14,6 +14,7 @@ fn lab_output(test: &str, kernel: &str) -> String {
 
 const GROUPS: &str = env!("CARGO_BIN_EXE_ch03-groups");
 const USERSOCK: &str = env!("CARGO_BIN_EXE_ch03-usersock");
+const NAMESPACES: &str = env!("CARGO_BIN_EXE_ch03-namespaces");
 
 #[test]
 fn groups() {
@@ -38,6 +39,17 @@ fn usersock() {
 }
 
 #[test]
+fn namespaces() {
+    insta::with_settings!({
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+        description => "cargo xtask demo ch03 ch03-namespaces",
+    }, {
+        insta::assert_snapshot!("ch03-namespaces", output(NAMESPACES));
+    });
+}
+
+#[test]
 fn this_kernel_answers_like_the_pinned_ones() {
     for kernel in ["6.1", "6.12", "debug"] {
         assert_eq!(
@@ -51,12 +63,22 @@ fn this_kernel_answers_like_the_pinned_ones() {
             "ch03-usersock vs {kernel}"
         );
     }
+    for kernel in ["6.1", "6.12", "6.12-rt", "debug"] {
+        assert_eq!(
+            output(NAMESPACES),
+            lab_output("namespaces", kernel),
+            "ch03-namespaces vs {kernel}"
+        );
+    }
 }
 
 #[test]
 fn outputs_are_the_same_on_every_run() {
-    let first = (output(GROUPS), output(USERSOCK));
+    let first = (output(GROUPS), output(USERSOCK), output(NAMESPACES));
     for _ in 0..3 {
-        assert_eq!((output(GROUPS), output(USERSOCK)), first);
+        assert_eq!(
+            (output(GROUPS), output(USERSOCK), output(NAMESPACES)),
+            first
+        );
     }
 }

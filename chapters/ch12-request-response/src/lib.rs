@@ -5,12 +5,14 @@
 //! - [`addresses`]: IPv4 addresses on `lo`, the data the dumps walk.
 //! - [`receive`]: reading until a request is finished, keeping count of
 //!   which `recv` brought which message.
+//! - [`conversation`]: printing requests and their answers.
 //!
 //! The programs print facts about the conversation (types, flags, sequence
 //! numbers, errors, which `recv` call), never port ids or timings, so their
 //! output is the same on every run of one kernel.
 
 pub mod addresses;
+pub mod conversation;
 pub mod names;
 pub mod receive;
 

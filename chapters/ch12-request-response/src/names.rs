@@ -41,6 +41,10 @@ pub fn reply_flags(nlmsg_type: u16, flags: u16) -> String {
     ];
     if nlmsg_type == NLMSG_ERROR {
         known.push((NLM_F_CAPPED, "NLM_F_CAPPED"));
+    }
+    // An NLMSG_DONE that reports an error can carry extended ACK
+    // attributes too.
+    if nlmsg_type == NLMSG_ERROR || nlmsg_type == NLMSG_DONE {
         known.push((NLM_F_ACK_TLVS, "NLM_F_ACK_TLVS"));
     }
     let mut names: Vec<String> = Vec::new();

@@ -72,9 +72,9 @@ pub struct ErrorReply {
 /// finished; `acked` says whether it carried `NLM_F_ACK`. `after_recv` runs
 /// after each `recv` with its number, e.g. to change what a dump walks.
 ///
-/// The answer comes by unicast. A datagram that came by multicast (its
-/// sender's `nl_groups` is not 0) is a notification, even when it carries
-/// `seq`, as the notification of a change this request made does; it is
+/// A datagram whose sender's `nl_groups` is not 0 was built for a group:
+/// a notification, even when it carries `seq`, as the notification of a
+/// change this request made does (and its copy for `NLM_F_ECHO`). It is
 /// left out, and so are messages with another sequence number. A datagram
 /// that did not fit in the buffer is an error: its end is lost.
 pub fn until_finished(

@@ -9,6 +9,7 @@ use nlbook_common::programs::stdout_of_success;
 const ACKS: &str = env!("CARGO_BIN_EXE_ch12-acks");
 const DUMPS: &str = env!("CARGO_BIN_EXE_ch12-dumps");
 const BUFFERS: &str = env!("CARGO_BIN_EXE_ch12-buffers");
+const FLAGS: &str = env!("CARGO_BIN_EXE_ch12-flags");
 
 fn output(program: &str) -> String {
     stdout_of_success(program, &[])
@@ -34,8 +35,8 @@ fn acks_follow_the_rules() {
             "error ERANGE (34)",
             "extended ACK offset: byte 32 of the request",
             "echoes the request: its header only (type RTM_NEWLINK, seq 6)",
-            "<- recv 1: RTM_NEWADDR seq 10, nlmsg_pid = our port id, sender nl_groups 0x10: multicast, a notification",
-            "<- recv 2: NLMSG_ERROR seq 10, nlmsg_pid = our port id, sender nl_groups 0x0: unicast, the answer",
+            "<- recv 1: RTM_NEWADDR seq 10, nlmsg_pid = our port id, sender nl_groups 0x10: a notification",
+            "<- recv 2: NLMSG_ERROR seq 10, nlmsg_pid = our port id, sender nl_groups 0x0: the answer",
             "<- recv 2: NLMSG_ERROR seq 11, flags NLM_F_CAPPED, error 0: the ACK",
             "(recv 1 brought the RTM_DELADDR notification, left out)",
         ],
@@ -45,6 +46,30 @@ fn acks_follow_the_rules() {
     let eight = out.find("NLMSG_ERROR seq 8").expect("answer 8");
     let nine = out.find("RTM_NEWLINK seq 9").expect("answer 9");
     assert!(seven < eight && eight < nine, "{out}");
+}
+
+#[test]
+fn flags_say_what_a_request_may_do() {
+    let out = output(FLAGS);
+    assert_contains(
+        &out,
+        &[
+            "-> RTM_NEWADDR 10.12.0.1/32, CREATE|EXCL, seq 1, NLM_F_ACK\n  <- recv 1: NLMSG_ERROR seq 1, flags NLM_F_CAPPED, error 0: the ACK",
+            // 6.12 and later add an extended ACK message; 6.1 does not.
+            "NLMSG_ERROR seq 2, flags ",
+            "NLMSG_ERROR seq 3, flags ",
+            "NLMSG_ERROR seq 4, flags NLM_F_CAPPED, error 0: the ACK",
+            "NLMSG_ERROR seq 5, flags NLM_F_CAPPED, error 0: the ACK",
+            "NLMSG_ERROR seq 6, flags -, error ENODEV (19)",
+            "NLMSG_ERROR seq 7, flags -, error EEXIST (17)",
+            "NLMSG_ERROR seq 8, flags -, error EOPNOTSUPP (95)",
+            "NLMSG_ERROR seq 9, flags NLM_F_CAPPED, error 0: the ACK",
+            "<- recv 1: RTM_NEWADDR seq 10, nlmsg_pid = our port id, sender nl_groups 0x10: a notification",
+            "<- recv 1: RTM_NEWLINK seq 11, flags NLM_F_MULTI",
+            "NLMSG_DONE seq 12, flags NLM_F_MULTI|NLM_F_ACK_TLVS, error EINVAL (22)",
+            "extended ACK message: \"Filter by device index not supported for link dumps\"",
+        ],
+    );
 }
 
 #[test]
@@ -88,7 +113,7 @@ fn small_buffers_lose_data_and_the_recommended_one_does_not() {
 
 #[test]
 fn outputs_are_the_same_on_every_run() {
-    for program in [ACKS, DUMPS, BUFFERS] {
+    for program in [ACKS, DUMPS, BUFFERS, FLAGS] {
         assert_eq!(output(program), output(program), "{program}");
     }
 }

@@ -2,16 +2,18 @@
 //!
 //! A program sends a request with sequence number `seq` and then reads
 //! datagrams. Each `recv` (with `MSG_TRUNC`) gives the bytes copied, the
-//! datagram's real size, and the sender's address, whose `nl_groups` is 0
-//! for a unicast and the group's bit for a multicast.
+//! datagram's real size, and the sender's address, whose `nl_groups` names
+//! the group the kernel built the message for: 0 for an answer, the
+//! group's bit for a notification.
 //!
-//! The answer comes by unicast, and its messages carry `seq`. Everything
-//! else is skipped: messages with another sequence number (the answers to
-//! other requests), and every message of a multicast datagram, whatever its
-//! sequence number. A notification is not part of any answer, even when it
-//! carries `seq`: rtnetlink and XFRM copy the requester's sequence number
-//! into the notification of the change a request made, and a socket that
-//! is in the group hears it, often before the ACK. The answer ends with:
+//! The answer's messages carry `seq`. Everything else is skipped: messages
+//! with another sequence number (the answers to other requests), and every
+//! message of a datagram whose `nl_groups` is not 0, whatever its sequence
+//! number. A notification is not part of any answer, even when it carries
+//! `seq`: rtnetlink and XFRM copy the requester's sequence number into the
+//! notification of the change a request made, and a socket that is in the
+//! group hears it before the ACK (so does the requester that asked for it
+//! with `NLM_F_ECHO`; that copy names its group too). The answer ends with:
 //!
 //! - an `NLMSG_ERROR` (type 2) whose first 4 payload bytes, an `i32`, are
 //!   0: the ACK that `NLM_F_ACK` asked for;
@@ -51,8 +53,8 @@ pub struct Datagram<'a> {
     pub bytes: &'a [u8],
     /// The datagram's real size, which `MSG_TRUNC` makes `recv` return.
     pub size: usize,
-    /// `nl_groups` of the sender's address (`msg_name`): 0 for a unicast,
-    /// non-zero for a multicast, that is, a notification.
+    /// `nl_groups` of the sender's address (`msg_name`): 0 for an answer,
+    /// non-zero for a notification.
     pub groups: u32,
 }
 

@@ -40,7 +40,8 @@ fn whole(bytes: &[u8]) -> Datagram<'_> {
     }
 }
 
-/// A datagram that came by multicast to `group` (its bit in `nl_groups`).
+/// A datagram built for `group` (its bit in the sender's `nl_groups`): a
+/// notification.
 fn multicast(bytes: &[u8], group: u32) -> Datagram<'_> {
     Datagram {
         groups: 1 << (group - 1),

@@ -8,20 +8,17 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use ch12_request_response::names::{reply_flags, type_name};
-use ch12_request_response::receive::{Arrival, until_finished};
+use ch12_request_response::conversation::{ask, show, show_senders};
+use ch12_request_response::receive::until_finished;
 use ch12_request_response::{addresses, route_socket};
 use nlbook_common::address;
 use nlbook_common::link::ifinfomsg;
 use nlbook_common::membership::NETLINK_ADD_MEMBERSHIP;
 use nlbook_common::uapi::{
-    IFLA_IFNAME, IFLA_INFO_KIND, IFLA_LINKINFO, NETLINK_EXT_ACK, NLM_F_ACK, NLM_F_CAPPED,
-    NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, RTM_DELADDR, RTM_GETLINK, RTM_NEWADDR, RTM_NEWLINK,
-    SOL_NETLINK,
+    IFLA_IFNAME, IFLA_INFO_KIND, IFLA_LINKINFO, NETLINK_EXT_ACK, NLM_F_ACK, NLM_F_CREATE,
+    NLM_F_EXCL, NLM_F_REQUEST, RTM_DELADDR, RTM_GETLINK, RTM_NEWADDR, RTM_NEWLINK, SOL_NETLINK,
 };
-use nlbook_common::{
-    MsgBuilder, NLMSG_HDRLEN, NlMsgIter, NlSocket, exit_code, in_fresh_netns, nlmsg_align,
-};
+use nlbook_common::{MsgBuilder, NlSocket, exit_code, in_fresh_netns};
 
 const PROGRAM: &str = "ch12-acks";
 /// `NETLINK_CAP_ACK` (`linux/netlink.h`): errors echo only the request's header.
@@ -47,66 +44,6 @@ fn get_link(index: i32, flags: u16, seq: u32) -> Result<Vec<u8>> {
     Ok(MsgBuilder::new(RTM_GETLINK, NLM_F_REQUEST | flags, seq)
         .fixed(&ifinfomsg(index, 0, 0))
         .finish()?)
-}
-
-/// Print one answer, a line per message.
-fn show(answer: &[Arrival]) -> Result<()> {
-    for a in answer {
-        let h = a.header;
-        let mut line = format!(
-            "  <- recv {}: {} seq {}, flags {}",
-            a.recv,
-            type_name(h.nlmsg_type),
-            h.nlmsg_seq,
-            reply_flags(h.nlmsg_type, h.nlmsg_flags)
-        );
-        if let Some(e) = a.error()? {
-            match e.errno {
-                None => line.push_str(", error 0: the ACK"),
-                Some(errno) => line.push_str(&format!(", error {errno}")),
-            }
-            println!("{line}");
-            // Without NETLINK_CAP_ACK the whole request comes back, padded.
-            let capped = h.nlmsg_flags & NLM_F_CAPPED != 0;
-            let echoed = if capped {
-                NLMSG_HDRLEN
-            } else {
-                nlmsg_align(e.request.nlmsg_len as usize)
-            };
-            println!(
-                "     echoes the request: {} (type {}, seq {}){}",
-                if capped {
-                    "its header only".to_owned()
-                } else {
-                    format!("all {echoed} bytes")
-                },
-                type_name(e.request.nlmsg_type),
-                e.request.nlmsg_seq,
-                match e.echoed_len.saturating_sub(4 + echoed) {
-                    0 => String::new(),
-                    n => format!(", then {n} bytes of extended ACK attributes"),
-                }
-            );
-            if let Some(text) = e.message {
-                println!("     extended ACK message: \"{text}\"");
-            }
-            if let Some(offset) = e.bad_attr_offset {
-                println!("     extended ACK offset: byte {offset} of the request");
-            }
-        } else {
-            println!("{line}");
-        }
-    }
-    Ok(())
-}
-
-fn ask(sock: &NlSocket, what: &str, request: &[u8], seq: u32, acked: bool) -> Result<()> {
-    println!(
-        "  -> {what}, seq {seq}{}",
-        if acked { ", NLM_F_ACK" } else { "" }
-    );
-    sock.send_to(request, 0, 0)?;
-    show(&until_finished(sock, seq, acked, 8192, |_| Ok(()))?)
 }
 
 fn run() -> Result<()> {
@@ -191,41 +128,18 @@ fn run() -> Result<()> {
 // ANCHOR: notification
 /// Step 8: a socket in the address group adds an address. rtnetlink
 /// announces the new address to the group with the request's seq and port
-/// id, then acknowledges: two messages with seq 10, and only the way each
-/// arrived tells the notification from the answer.
+/// id, then acknowledges: two messages with seq 10, and only the sender's
+/// address tells the notification from the answer.
 fn notification_with_our_seq(sock: &NlSocket) -> Result<()> {
     println!("8. A notification can carry our seq: the sender's address tells it from the answer.");
     let group = RTNLGRP_IPV4_IFADDR;
     sock.set_option(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, group)?;
     println!("     (the socket joins RTNLGRP_IPV4_IFADDR, group {group})");
-    let ours = sock.portid()?;
     let added = address::request(RTM_NEWADDR, addresses::nth(1), 10)?;
     println!("  -> RTM_NEWADDR 10.12.0.1/32 on lo, seq 10, NLM_F_ACK");
     sock.send_to(&added, 0, 0)?;
-    let mut buf = vec![0u8; 8192];
-    for recv in 1..=2 {
-        let got = sock.recv(&mut buf)?;
-        for msg in NlMsgIter::new(&buf[..got.len]) {
-            let h = msg?.header;
-            println!(
-                "  <- recv {recv}: {} seq {}, nlmsg_pid {}, sender nl_groups {:#x}: {}",
-                type_name(h.nlmsg_type),
-                h.nlmsg_seq,
-                if h.nlmsg_pid == ours {
-                    "= our port id"
-                } else {
-                    "other"
-                },
-                got.groups,
-                if got.groups == 0 {
-                    "unicast, the answer"
-                } else {
-                    "multicast, a notification"
-                }
-            );
-        }
-    }
-    println!("  the same for the delete, read with until_finished (which skips multicasts):");
+    show_senders(sock, 2)?;
+    println!("  the same for the delete, read with until_finished (which skips notifications):");
     let deleted = address::request(RTM_DELADDR, addresses::nth(1), 11)?;
     println!("  -> RTM_DELADDR 10.12.0.1/32, seq 11, NLM_F_ACK");
     sock.send_to(&deleted, 0, 0)?;

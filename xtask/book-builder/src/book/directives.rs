@@ -102,10 +102,32 @@ pub fn check_directive(page_dir: &Path, d: &Directive) -> Result<()> {
         }
     }
     if d.kind == "snapshot" {
-        snapshot_body(&text)
+        let body = snapshot_body(&text)
             .with_context(|| format!("{} is not an insta snapshot", file.display()))?;
+        if let Some(sel) = &d.selector {
+            snapshot_lines(body, sel).with_context(|| file.display().to_string())?;
+        }
     }
     Ok(())
+}
+
+/// Lines `FROM:TO` (from 1, both included) of a snapshot's body, for a
+/// page that shows part of an output: `{{#snapshot file.snap:7:9}}`.
+/// Counting in the body, not the file, keeps the numbers those of the
+/// output as the reader sees it.
+pub fn snapshot_lines<'a>(body: &'a str, selector: &str) -> Result<Vec<&'a str>> {
+    let (from, to) = selector
+        .split_once(':')
+        .and_then(|(f, t)| Some((f.parse::<usize>().ok()?, t.parse::<usize>().ok()?)))
+        .with_context(|| format!("`:{selector}`: a snapshot takes lines as `:FROM:TO`"))?;
+    let lines: Vec<&str> = body.lines().collect();
+    match lines.get(from.saturating_sub(1)..to) {
+        Some(part) if from > 0 && !part.is_empty() => Ok(part.to_vec()),
+        _ => bail!(
+            "lines {from} to {to} of a snapshot output of {} lines",
+            lines.len()
+        ),
+    }
 }
 
 /// The body of an insta `.snap` file: what follows its front matter.
@@ -218,6 +240,16 @@ mod tests {
         let found = directives(page);
         assert!(inside_fence(page, found[0].span.start));
         assert!(!inside_fence(page, found[1].span.start));
+    }
+
+    #[test]
+    fn snapshot_lines_count_in_the_output() {
+        let body = "$ prog\none\ntwo\nthree\n";
+        assert_eq!(snapshot_lines(body, "2:3").unwrap(), ["one", "two"]);
+        assert!(snapshot_lines(body, "0:2").is_err());
+        assert!(snapshot_lines(body, "3:2").is_err());
+        assert!(snapshot_lines(body, "2:9").is_err());
+        assert!(snapshot_lines(body, "tick").is_err());
     }
 
     #[test]

@@ -29,6 +29,7 @@ use crate::{citations, diagram, kernel_pins};
 
 pub use directives::{
     Directive, check_all_directives, check_directive, collect_markdown, directives, snapshot_body,
+    snapshot_lines,
 };
 pub use edition::Edition;
 pub use pasted_output::{looks_like_output, pasted_output};
@@ -173,8 +174,12 @@ pub fn expand_snapshots(page_dir: &Path, content: &str) -> Result<String> {
         match d.kind.as_str() {
             "snapshot" => {
                 let text = std::fs::read_to_string(page_dir.join(&d.path))?;
+                let body = snapshot_body(&text)?;
                 out.push_str("```text\n");
-                out.push_str(snapshot_body(&text)?.trim_end());
+                match &d.selector {
+                    Some(sel) => out.push_str(&snapshot_lines(body, sel)?.join("\n")),
+                    None => out.push_str(body.trim_end()),
+                }
                 out.push_str("\n```");
             }
             "diagram" => {
