@@ -130,7 +130,8 @@ fn self_check_of(root: &Path, only: &[String]) -> Result<(usize, usize)> {
     let hidden = root.join("tests/fixtures/hidden-tests");
     let starters = pristine_starters(root, &crate::cache_dir().join("self-check"))?;
     let mut submissions = vec![("exercises".to_string(), starters)];
-    submissions.extend(crate::grade::submissions_of(&fixtures, true)?);
+    let catalog = catalog(root)?;
+    submissions.extend(crate::grade::collect::collect(&fixtures, true, &catalog)?.submissions);
     submissions.push(("solutions".to_string(), root.join("solutions")));
     let grades = crate::grade::grade(&submissions, Some(&hidden), only)?;
     let expected: toml::Table =

@@ -74,6 +74,7 @@ pub(super) fn score_kmod(grades: &mut [SubmissionGrade], tests: Vec<plan::LabTes
                             ),
                             passed: o.passed,
                             detail: o.reason.clone(),
+                            hidden: false,
                         })
                         .collect();
                     let passed = e.tests.iter().filter(|t| t.passed).count();

@@ -16,12 +16,14 @@
 //! the test.
 
 //!
-//! The parts: `rust` builds and runs a Rust exercise's tests, `sandbox` runs
+//! The parts: `collect` says what is graded (and what is not, and why)
+//! before anything runs, `rust` builds and runs a Rust exercise's tests, `sandbox` runs
 //! one test in its namespaces and limits, `probe` proves the sandbox holds
 //! before every grading, `output` keeps a run's output within bounds, `kmod`
 //! grades module exercises in the VM lab, `report` writes the table, the
 //! JSON and the JUnit XML.
 
+pub mod collect;
 mod kmod;
 mod output;
 mod probe;
@@ -31,7 +33,7 @@ mod sandbox;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use serde::Serialize;
 
 use crate::exercises::{self, Exercise, Kind};
@@ -78,6 +80,10 @@ pub struct TestResult {
     pub passed: bool,
     /// Why it failed (trimmed output), empty when it passed.
     pub detail: String,
+    /// One of the instructor's hidden tests: its name and detail stay in
+    /// the instructor's JSON; the table and the JUnit show only that a
+    /// hidden test passed or failed.
+    pub hidden: bool,
 }
 
 /// One exercise of one submission.
@@ -130,9 +136,23 @@ fn grade_as_asked(args: &GradeArgs) -> Result<()> {
     let Some(submission) = &args.submission else {
         bail!("name a submission folder (or --self-check)");
     };
-    let submissions = submissions_of(submission, args.class)?;
-    let grades = grade(&submissions, args.hidden_tests.as_deref(), &args.exercise)?;
+    let catalog = exercises::catalog(&workspace::root())?;
+    if let Some(hidden) = &args.hidden_tests {
+        collect::check_hidden_tests(hidden, &catalog)?;
+    }
+    let collected = collect::collect(submission, args.class, &catalog)?;
+    for (entry, why) in &collected.notes {
+        eprintln!("==> {entry}: {why}");
+    }
+    let grades = grade(
+        &collected.submissions,
+        args.hidden_tests.as_deref(),
+        &args.exercise,
+    )?;
     report::print_table(&grades);
+    for (entry, why) in &collected.notes {
+        println!("{entry}: {why}");
+    }
     let out = workspace::root().join(&args.out);
     report::write_reports(&grades, &out)?;
     println!(
@@ -141,31 +161,6 @@ fn grade_as_asked(args: &GradeArgs) -> Result<()> {
         out.join("grades.junit.xml").display()
     );
     Ok(())
-}
-
-/// `(name, folder)` of each submission.
-pub fn submissions_of(path: &Path, class: bool) -> Result<Vec<(String, PathBuf)>> {
-    let path = path
-        .canonicalize()
-        .with_context(|| format!("no submission at {}", path.display()))?;
-    let name_of = |p: &Path| {
-        p.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    };
-    if !class {
-        return Ok(vec![(name_of(&path), path)]);
-    }
-    let mut all: Vec<(String, PathBuf)> = std::fs::read_dir(&path)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
-        .map(|p| (name_of(&p), p))
-        .collect();
-    all.sort();
-    if all.is_empty() {
-        bail!("{} holds no submission folders", path.display());
-    }
-    Ok(all)
 }
 
 /// Grades every submission; never fails because of a student's code.
@@ -181,6 +176,9 @@ pub fn grade(
         .collect();
     if catalog.is_empty() {
         bail!("no exercise matches {only:?}");
+    }
+    if let Some(hidden) = hidden {
+        collect::check_hidden_tests(hidden, &exercises::catalog(&root)?)?;
     }
     let _one_grading_at_a_time = ensure_sandbox_works()?;
     let work = crate::cache_dir().join("grade/work");

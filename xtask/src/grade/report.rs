@@ -46,7 +46,7 @@ pub(super) fn print_table(grades: &[SubmissionGrade]) {
                     reason.lines().next().unwrap_or("")
                 );
             }
-            for t in e.tests.iter().filter(|t| !t.passed) {
+            for t in shown(&e.tests).iter().filter(|t| !t.passed) {
                 println!(
                     "{} {}: FAIL {}: {}",
                     g.submission,
@@ -54,6 +54,9 @@ pub(super) fn print_table(grades: &[SubmissionGrade]) {
                     t.name,
                     t.detail.lines().next().unwrap_or("")
                 );
+            }
+            if let Some(summary) = hidden_summary(&e.tests) {
+                println!("{} {}: {summary}", g.submission, e.exercise);
             }
         }
     }
@@ -79,9 +82,10 @@ pub fn junit(grades: &[SubmissionGrade]) -> String {
                     name: "exercise".into(),
                     passed: false,
                     detail: e.reason.clone().unwrap_or_default(),
+                    hidden: false,
                 }]
             } else {
-                e.tests.clone()
+                shown(&e.tests)
             };
             let failures = cases.iter().filter(|c| !c.passed).count();
             xml.push_str(&format!(
@@ -112,6 +116,44 @@ pub fn junit(grades: &[SubmissionGrade]) -> String {
     }
     xml.push_str("</testsuites>\n");
     xml
+}
+
+// ANCHOR: shown
+/// The tests as a student may see them: a hidden test keeps its outcome
+/// but not its name or its failure's text, which can quote its inputs.
+fn shown(tests: &[TestResult]) -> Vec<TestResult> {
+    let mut hidden = 0;
+    tests
+        .iter()
+        .map(|t| {
+            if !t.hidden {
+                return t.clone();
+            }
+            hidden += 1;
+            TestResult {
+                name: format!("hidden test {hidden}"),
+                passed: t.passed,
+                detail: match t.passed {
+                    true => String::new(),
+                    false => "a hidden test failed (its inputs are the instructor's)".into(),
+                },
+                hidden: true,
+            }
+        })
+        .collect()
+}
+// ANCHOR_END: shown
+
+/// `hidden tests: 2 of 3 passed`, when the exercise had any.
+fn hidden_summary(tests: &[TestResult]) -> Option<String> {
+    let hidden: Vec<&TestResult> = tests.iter().filter(|t| t.hidden).collect();
+    (!hidden.is_empty()).then(|| {
+        format!(
+            "hidden tests: {} of {} passed",
+            hidden.iter().filter(|t| t.passed).count(),
+            hidden.len()
+        )
+    })
 }
 
 fn escape(s: &str) -> String {
@@ -151,18 +193,35 @@ mod tests {
                         name: "a".into(),
                         passed: true,
                         detail: String::new(),
+                        hidden: false,
                     },
                     TestResult {
                         name: "b<".into(),
                         passed: false,
                         detail: "left \"1\" & right".into(),
+                        hidden: false,
+                    },
+                    TestResult {
+                        name: "hidden_lies::len_past_end".into(),
+                        passed: false,
+                        detail: "assertion failed: input [0x55, 0x00]".into(),
+                        hidden: true,
                     },
                 ],
             }],
         }];
         let xml = junit(&grades);
-        assert!(xml.contains("tests=\"2\" failures=\"1\""));
+        assert!(xml.contains("tests=\"3\" failures=\"2\""));
         assert!(xml.contains("name=\"b&lt;\""));
         assert!(xml.contains("left &quot;1&quot; &amp; right"));
+        assert!(xml.contains("name=\"hidden test 1\""));
+        assert!(
+            !xml.contains("len_past_end") && !xml.contains("0x55"),
+            "{xml}"
+        );
+        assert_eq!(
+            hidden_summary(&grades[0].exercises[0].tests).as_deref(),
+            Some("hidden tests: 0 of 1 passed")
+        );
     }
 }

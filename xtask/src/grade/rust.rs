@@ -66,7 +66,7 @@ fn try_grade_rust(
                     std::fs::copy(
                         &path,
                         slot.join("tests")
-                            .join(format!("hidden_{}", file.to_string_lossy())),
+                            .join(format!("{HIDDEN_PREFIX}{}", file.to_string_lossy())),
                     )?;
                 }
             }
@@ -98,6 +98,7 @@ fn try_grade_rust(
                 name: exe_name(exe),
                 passed: false,
                 detail: format!("cannot list its tests: {}", listed.outcome),
+                hidden: is_hidden(exe),
             });
             continue;
         }
@@ -120,6 +121,7 @@ fn try_grade_rust(
                 } else {
                     failure_detail(&run)
                 },
+                hidden: is_hidden(exe),
             });
         }
     }
@@ -135,6 +137,14 @@ fn try_grade_rust(
         reason: None,
         tests,
     })
+}
+
+/// Hidden test files are copied in under this prefix.
+const HIDDEN_PREFIX: &str = "hidden_";
+
+/// Whether a test executable was built from a hidden test file.
+fn is_hidden(exe: &Path) -> bool {
+    exe_name(exe).starts_with(HIDDEN_PREFIX)
 }
 
 /// The panic message first (what a student needs), then the outcome and the
