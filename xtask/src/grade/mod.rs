@@ -21,9 +21,10 @@
 //! one test in its namespaces and limits, `probe` proves the sandbox holds
 //! before every grading, `output` keeps a run's output within bounds, `kmod`
 //! grades module exercises in the VM lab, `report` writes the table, the
-//! JSON and the JUnit XML.
+//! JSON and the JUnit XML, `feedback` a report per student.
 
 pub mod collect;
+mod feedback;
 mod kmod;
 mod output;
 mod probe;
@@ -84,6 +85,8 @@ pub struct TestResult {
     /// the instructor's JSON; the table and the JUnit show only that a
     /// hidden test passed or failed.
     pub hidden: bool,
+    /// How long it ran (a module test: its run in the lab).
+    pub seconds: f64,
 }
 
 /// One exercise of one submission.
@@ -155,10 +158,12 @@ fn grade_as_asked(args: &GradeArgs) -> Result<()> {
     }
     let out = workspace::root().join(&args.out);
     report::write_reports(&grades, &out)?;
+    feedback::write_feedback(&grades, &catalog, &out.join("students"))?;
     println!(
-        "reports: {} and {}",
+        "reports: {} and {}; one per student in {}",
         out.join("grades.json").display(),
-        out.join("grades.junit.xml").display()
+        out.join("grades.junit.xml").display(),
+        out.join("students").display()
     );
     Ok(())
 }

@@ -79,27 +79,44 @@ pub fn junit(grades: &[SubmissionGrade]) -> String {
         for e in &g.exercises {
             let cases: Vec<TestResult> = if e.tests.is_empty() {
                 vec![TestResult {
-                    name: "exercise".into(),
+                    // What kept every test from running: the build, or
+                    // the exercise's absence.
+                    name: match e.reason.as_deref() {
+                        Some(r) if r.contains("does not compile") => "build".into(),
+                        Some(r) if r.contains("missing") => "submitted".into(),
+                        _ => "exercise".into(),
+                    },
                     passed: false,
                     detail: e.reason.clone().unwrap_or_default(),
                     hidden: false,
+                    seconds: 0.0,
                 }]
             } else {
                 shown(&e.tests)
             };
             let failures = cases.iter().filter(|c| !c.passed).count();
+            let seconds: f64 = cases.iter().map(|c| c.seconds).sum();
             xml.push_str(&format!(
-                "  <testsuite name=\"{}/{}\" tests=\"{}\" failures=\"{failures}\">\n",
+                "  <testsuite name=\"{}/{}\" tests=\"{}\" failures=\"{failures}\" time=\"{seconds:.3}\">\n",
                 escape(&g.submission),
                 escape(&e.exercise),
                 cases.len()
             ));
+            // Points as properties: JUnit has no field for them, and
+            // gradebook importers read properties.
+            xml.push_str(&format!(
+                "    <properties><property name=\"score\" value=\"{}\"/><property name=\"points\" value=\"{}\"/><property name=\"points_per_test\" value=\"{}\"/></properties>\n",
+                e.score,
+                e.points,
+                super::round2(f64::from(e.points) / cases.len().max(1) as f64)
+            ));
             for c in &cases {
                 xml.push_str(&format!(
-                    "    <testcase classname=\"{}.{}\" name=\"{}\"",
+                    "    <testcase classname=\"{}.{}\" name=\"{}\" time=\"{:.3}\"",
                     escape(&g.submission),
                     escape(&e.exercise),
-                    escape(&c.name)
+                    escape(&c.name),
+                    c.seconds
                 ));
                 if c.passed {
                     xml.push_str("/>\n");
@@ -121,7 +138,7 @@ pub fn junit(grades: &[SubmissionGrade]) -> String {
 // ANCHOR: shown
 /// The tests as a student may see them: a hidden test keeps its outcome
 /// but not its name or its failure's text, which can quote its inputs.
-fn shown(tests: &[TestResult]) -> Vec<TestResult> {
+pub(super) fn shown(tests: &[TestResult]) -> Vec<TestResult> {
     let mut hidden = 0;
     tests
         .iter()
@@ -138,6 +155,7 @@ fn shown(tests: &[TestResult]) -> Vec<TestResult> {
                     false => "a hidden test failed (its inputs are the instructor's)".into(),
                 },
                 hidden: true,
+                seconds: t.seconds,
             }
         })
         .collect()
@@ -145,7 +163,7 @@ fn shown(tests: &[TestResult]) -> Vec<TestResult> {
 // ANCHOR_END: shown
 
 /// `hidden tests: 2 of 3 passed`, when the exercise had any.
-fn hidden_summary(tests: &[TestResult]) -> Option<String> {
+pub(super) fn hidden_summary(tests: &[TestResult]) -> Option<String> {
     let hidden: Vec<&TestResult> = tests.iter().filter(|t| t.hidden).collect();
     (!hidden.is_empty()).then(|| {
         format!(
@@ -194,24 +212,29 @@ mod tests {
                         passed: true,
                         detail: String::new(),
                         hidden: false,
+                        seconds: 0.25,
                     },
                     TestResult {
                         name: "b<".into(),
                         passed: false,
                         detail: "left \"1\" & right".into(),
                         hidden: false,
+                        seconds: 0.5,
                     },
                     TestResult {
                         name: "hidden_lies::len_past_end".into(),
                         passed: false,
                         detail: "assertion failed: input [0x55, 0x00]".into(),
                         hidden: true,
+                        seconds: 0.25,
                     },
                 ],
             }],
         }];
         let xml = junit(&grades);
-        assert!(xml.contains("tests=\"3\" failures=\"2\""));
+        assert!(xml.contains("tests=\"3\" failures=\"2\" time=\"1.000\""));
+        assert!(xml.contains("<property name=\"points\" value=\"10\"/>"));
+        assert!(xml.contains("name=\"a\" time=\"0.250\""));
         assert!(xml.contains("name=\"b&lt;\""));
         assert!(xml.contains("left &quot;1&quot; &amp; right"));
         assert!(xml.contains("name=\"hidden test 1\""));

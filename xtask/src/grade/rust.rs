@@ -99,6 +99,7 @@ fn try_grade_rust(
                 passed: false,
                 detail: format!("cannot list its tests: {}", listed.outcome),
                 hidden: is_hidden(exe),
+                seconds: 0.0,
             });
             continue;
         }
@@ -107,12 +108,14 @@ fn try_grade_rust(
             .lines()
             .filter_map(|l| l.strip_suffix(": test"))
         {
+            let started = std::time::Instant::now();
             let run = run_sandboxed(
                 exe,
                 &["--exact", name, "--test-threads", "1"],
                 slot,
                 TEST_WALL,
             )?;
+            let seconds = started.elapsed().as_secs_f64();
             tests.push(TestResult {
                 name: format!("{}::{name}", exe_name(exe)),
                 passed: run.success,
@@ -122,6 +125,7 @@ fn try_grade_rust(
                     failure_detail(&run)
                 },
                 hidden: is_hidden(exe),
+                seconds,
             });
         }
     }
@@ -176,7 +180,7 @@ fn failure_detail(run: &Sandboxed) -> String {
 }
 
 /// `text` in at most `max` bytes: its start, and how much was cut.
-fn clip_start(text: &str, max: usize) -> String {
+pub(super) fn clip_start(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_string();
     }

@@ -4,6 +4,7 @@
 pub mod archive;
 mod boots;
 pub mod build_only;
+pub mod compiler;
 mod guest;
 mod initramfs;
 mod kernel_configs;

@@ -32,7 +32,11 @@ pub(super) fn kmod_report(dir: &Path, outcomes: &[lab::Outcome]) -> String {
     let mut reports: Vec<(Vec<String>, Vec<String>, Option<PathBuf>)> = Vec::new();
     for o in outcomes.iter().filter(|o| !o.passed) {
         if o.reason.starts_with("module does not build") {
-            for line in o.details.iter().filter_map(|l| compiler_message(l, &shown)) {
+            for line in o
+                .details
+                .iter()
+                .filter_map(|l| lab::compiler::compiler_message(l, &shown))
+            {
                 match messages.iter_mut().find(|(m, _)| *m == line) {
                     Some((_, kernels)) if !kernels.contains(&o.kernel) => {
                         kernels.push(o.kernel.clone())
@@ -72,25 +76,6 @@ pub(super) fn kmod_report(dir: &Path, outcomes: &[lab::Outcome]) -> String {
         }
     }
     text
-}
-
-/// A compiler message of the lab's build, pointed at the student's file:
-/// `.../lab/kmod/<kernel>/<folder>/file.c:58:13: error: ...` becomes
-/// `exercises/NAME/file.c:58:13: error: ...`. Lines that are not a
-/// message about a file (make's own) are left out.
-fn compiler_message(line: &str, exercise: &Path) -> Option<String> {
-    static AT: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"^\S*?([^/\s:]+\.[ch]):(\d+)(:\d+)?: (.*)$").ok()
-    });
-    let caps = AT.as_ref()?.captures(line.trim())?;
-    let get = |i| caps.get(i).map_or("", |m| m.as_str());
-    Some(format!(
-        "{}:{}{}: {}",
-        exercise.join(get(1)).display(),
-        get(2),
-        get(3),
-        get(4)
-    ))
 }
 
 #[cfg(test)]
