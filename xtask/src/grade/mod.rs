@@ -31,11 +31,12 @@ mod probe;
 mod report;
 mod rust;
 mod sandbox;
+pub mod shards;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::exercises::{self, Exercise, Kind};
 use crate::workspace;
@@ -49,7 +50,7 @@ pub(crate) use rust::TEST_WALL;
 #[derive(clap::Args, Debug)]
 pub struct GradeArgs {
     /// A submission (a copy of exercises/), or with --class a folder of them.
-    #[arg(required_unless_present = "self_check")]
+    #[arg(required_unless_present_any = ["self_check", "merge"])]
     pub submission: Option<PathBuf>,
     /// Check the exercise set instead: solutions score full marks, starters
     /// zero, the fixtures in tests/fixtures/submissions their expected scores.
@@ -68,6 +69,14 @@ pub struct GradeArgs {
     /// Only these exercises (repeatable).
     #[arg(long)]
     pub exercise: Vec<String>,
+    /// Grade part K of N of the class: every N-th submission by name,
+    /// from the K-th (a batch cluster's array job runs one part each).
+    #[arg(long, value_name = "K/N", requires = "class")]
+    pub shard: Option<String>,
+    /// Combine the report folders of a class's parts (each a grading's
+    /// --out) into the reports of the whole class, written to --out.
+    #[arg(long, value_name = "PART_OUT", num_args = 1.., conflicts_with_all = ["submission", "class", "self_check", "hidden_tests", "shard"])]
+    pub merge: Vec<PathBuf>,
     /// Fail if grading left anything on the host (network, files,
     /// processes), the check `cargo xtask test` ends with.
     #[arg(long, hide = true)]
@@ -75,7 +84,7 @@ pub struct GradeArgs {
 }
 
 /// One test of one exercise.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TestResult {
     pub name: String,
     pub passed: bool,
@@ -90,7 +99,7 @@ pub struct TestResult {
 }
 
 /// One exercise of one submission.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExerciseGrade {
     pub exercise: String,
     pub kind: Kind,
@@ -101,7 +110,7 @@ pub struct ExerciseGrade {
     pub tests: Vec<TestResult>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SubmissionGrade {
     pub submission: String,
     pub score: f64,
@@ -136,14 +145,36 @@ fn grade_as_asked(args: &GradeArgs) -> Result<()> {
         }
         return Ok(());
     }
-    let Some(submission) = &args.submission else {
-        bail!("name a submission folder (or --self-check)");
-    };
     let catalog = exercises::catalog(&workspace::root())?;
+    let out = workspace::root().join(&args.out);
+    if !args.merge.is_empty() {
+        let parts: Vec<PathBuf> = args
+            .merge
+            .iter()
+            .map(|p| workspace::root().join(p))
+            .collect();
+        let grades = shards::merge(&parts)?;
+        report::print_table(&grades);
+        return write_all(&grades, &catalog, &out);
+    }
+    let Some(submission) = &args.submission else {
+        bail!("name a submission folder (or --self-check, or --merge)");
+    };
     if let Some(hidden) = &args.hidden_tests {
         collect::check_hidden_tests(hidden, &catalog)?;
     }
-    let collected = collect::collect(submission, args.class, &catalog)?;
+    let mut collected = collect::collect(submission, args.class, &catalog)?;
+    if let Some(shard) = &args.shard {
+        let shard = shards::parse_shard(shard)?;
+        let all = collected.submissions.len();
+        collected.submissions = shards::select(collected.submissions, shard);
+        eprintln!(
+            "==> part {} of {}: {} of the class's {all} submissions",
+            shard.k,
+            shard.n,
+            collected.submissions.len()
+        );
+    }
     for (entry, why) in &collected.notes {
         eprintln!("==> {entry}: {why}");
     }
@@ -156,14 +187,17 @@ fn grade_as_asked(args: &GradeArgs) -> Result<()> {
     for (entry, why) in &collected.notes {
         println!("{entry}: {why}");
     }
-    let out = workspace::root().join(&args.out);
-    report::write_reports(&grades, &out)?;
-    feedback::write_feedback(&grades, &catalog, &out.join("students"))?;
+    write_all(&grades, &catalog, &out)
+}
+
+/// Every report of a grading into `out`: the JSON, the JUnit, the CSV for
+/// a gradebook and one Markdown report per student.
+fn write_all(grades: &[SubmissionGrade], catalog: &[Exercise], out: &Path) -> Result<()> {
+    report::write_reports(grades, out)?;
+    feedback::write_feedback(grades, catalog, &out.join("students"))?;
     println!(
-        "reports: {} and {}; one per student in {}",
-        out.join("grades.json").display(),
-        out.join("grades.junit.xml").display(),
-        out.join("students").display()
+        "reports in {}: grades.json, grades.junit.xml, grades.csv, and one per student in students/",
+        out.display()
     );
     Ok(())
 }

@@ -69,8 +69,34 @@ pub(super) fn write_reports(grades: &[SubmissionGrade], out: &Path) -> Result<()
         serde_json::to_string_pretty(grades)?,
     )?;
     std::fs::write(out.join("grades.junit.xml"), junit(grades))?;
+    std::fs::write(out.join("grades.csv"), csv(grades))?;
     Ok(())
 }
+
+// ANCHOR: csv
+/// A gradebook's import: one row per student, one column per exercise,
+/// then the total and the maximum.
+pub fn csv(grades: &[SubmissionGrade]) -> String {
+    let field = |s: &str| match s.contains([',', '"', '\n']) {
+        true => format!("\"{}\"", s.replace('"', "\"\"")),
+        false => s.to_string(),
+    };
+    let mut rows = Vec::new();
+    if let Some(first) = grades.first() {
+        let mut header = vec!["submission".to_string()];
+        header.extend(first.exercises.iter().map(|e| field(&e.exercise)));
+        header.extend(["total".to_string(), "max".to_string()]);
+        rows.push(header.join(","));
+    }
+    for g in grades {
+        let mut row = vec![field(&g.submission)];
+        row.extend(g.exercises.iter().map(|e| e.score.to_string()));
+        row.extend([g.score.to_string(), g.max.to_string()]);
+        rows.push(row.join(","));
+    }
+    rows.join("\n") + "\n"
+}
+// ANCHOR_END: csv
 
 /// JUnit XML: a test suite per (submission, exercise), a test case per test.
 pub fn junit(grades: &[SubmissionGrade]) -> String {
@@ -246,5 +272,6 @@ mod tests {
             hidden_summary(&grades[0].exercises[0].tests).as_deref(),
             Some("hidden tests: 0 of 1 passed")
         );
+        assert_eq!(csv(&grades), "submission,ch01,total,max\nann,5,5,10\n");
     }
 }
