@@ -75,6 +75,17 @@ pub fn run(cli: Cli) -> Result<()> {
         }),
         Command::Kernels(args) => lab::pin_update::run(&args),
         Command::Exercise(args) => student::run(&args),
+        Command::Grade(args) if args.check_leftovers => {
+            let before = crate::leftovers::start()?;
+            let graded = grade::run(&args);
+            let (passed, failed) = crate::leftovers::check(&before)?;
+            println!("leftovers: {passed} checks passed, {failed} failed");
+            graded?;
+            if failed > 0 {
+                anyhow::bail!("grading left something behind on the host");
+            }
+            Ok(())
+        }
         Command::Grade(args) => grade::run(&args),
         Command::Handout(args) => handout::run(&args),
         Command::Setup => provision::ensure_all(),

@@ -5,9 +5,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-use crate::{
-    bench, browser, citations, exercises, fuzz, handout, lab, process, provision, workspace,
-};
+use crate::{bench, browser, citations, fuzz, handout, lab, process, provision, workspace};
 
 #[derive(clap::Args)]
 pub struct TestArgs {
@@ -83,13 +81,13 @@ pub fn run(args: &TestArgs) -> Result<()> {
         eprintln!(
             "==> exercises: graded, solutions score full marks, starters zero, fixtures their expected scores"
         );
-        tally.step("exercises", exercises::self_check(&[]));
+        tally.step("exercises", crate::grade::self_check::self_check(&[]));
         eprintln!(
             "==> exercises, one solved in place: the self-check still grades the committed starter"
         );
         tally.step(
             "exercise solved in place",
-            exercises::solved_in_place_check(),
+            crate::grade::self_check::solved_in_place_check(),
         );
         eprintln!(
             "==> handout: the students' repository, made afresh, works without what it withholds"

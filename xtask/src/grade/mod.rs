@@ -14,14 +14,23 @@
 //! the network or the host's files, not compile) scores 0 for that test or
 //! exercise, with the reason, and grading goes on; no process of it outlives
 //! the test.
-
 //!
-//! The parts: `collect` says what is graded (and what is not, and why)
-//! before anything runs, `rust` builds and runs a Rust exercise's tests, `sandbox` runs
-//! one test in its namespaces and limits, `probe` proves the sandbox holds
-//! before every grading, `output` keeps a run's output within bounds, `kmod`
-//! grades module exercises in the VM lab, `report` writes the table, the
-//! JSON and the JUnit XML, `feedback` a report per student.
+//! The parts, each in a file of its own:
+//! - the catalogue: `crate::exercises` (names, kinds, points, hints), which
+//!   depends on nothing of the grader;
+//! - collection: `collect` says what is graded (and what is not, and why)
+//!   before anything runs; `shards` splits a class and merges its parts;
+//! - the sandbox: `sandbox` runs one test in its namespaces and limits,
+//!   `probe` proves it holds before every grading, `output` keeps a run's
+//!   output within bounds;
+//! - the runners: `rust` for a Rust exercise's tests, `kmod` for module
+//!   exercises in the VM lab;
+//! - the reports: `report` (the table, JSON, JUnit, CSV) and `feedback`
+//!   (a report per student);
+//! - `self_check`: the exercise set graded through all of the above.
+//!
+//! The leftovers check looks at the grader (its lock, its processes); the
+//! grader does not call it.
 
 pub mod collect;
 mod feedback;
@@ -31,6 +40,7 @@ mod probe;
 mod report;
 mod rust;
 mod sandbox;
+pub mod self_check;
 pub mod shards;
 
 use std::path::{Path, PathBuf};
@@ -78,7 +88,8 @@ pub struct GradeArgs {
     #[arg(long, value_name = "PART_OUT", num_args = 1.., conflicts_with_all = ["submission", "class", "self_check", "hidden_tests", "shard"])]
     pub merge: Vec<PathBuf>,
     /// Fail if grading left anything on the host (network, files,
-    /// processes), the check `cargo xtask test` ends with.
+    /// processes), the check `cargo xtask test` ends with (run by the
+    /// command line around the grading).
     #[arg(long, hide = true)]
     pub check_leftovers: bool,
 }
@@ -121,24 +132,15 @@ pub struct SubmissionGrade {
 /// A failure's explanation in the reports stays readable.
 pub const DETAIL_MAX: usize = 4 << 10;
 
+/// `cargo xtask grade`. (`--check-leftovers` is the command line's to
+/// honour: the leftovers check looks at the grader, never the other way.)
 pub fn run(args: &GradeArgs) -> Result<()> {
-    if !args.check_leftovers {
-        return grade_as_asked(args);
-    }
-    let before = crate::leftovers::start()?;
-    let graded = grade_as_asked(args);
-    let (passed, failed) = crate::leftovers::check(&before)?;
-    println!("leftovers: {passed} checks passed, {failed} failed");
-    graded?;
-    if failed > 0 {
-        bail!("grading left something behind on the host");
-    }
-    Ok(())
+    grade_as_asked(args)
 }
 
 fn grade_as_asked(args: &GradeArgs) -> Result<()> {
     if args.self_check {
-        let (passed, failed) = exercises::self_check(&args.exercise)?;
+        let (passed, failed) = self_check::self_check(&args.exercise)?;
         println!("exercise set self-check: {passed} passed, {failed} failed");
         if failed > 0 {
             bail!("the exercise set does not check out");
