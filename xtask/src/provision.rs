@@ -39,6 +39,14 @@ pub const PACKAGES: &[(&str, &str)] = &[
         "headless, loads every page of the built book (cargo xtask browser) and prints its PDF (cargo xtask site)",
     ),
     (
+        "slurm-wlm",
+        "a single-node Slurm: the grader's array job is checked on a real cluster",
+    ),
+    (
+        "munge",
+        "Slurm's authentication, started for the Slurm check with a key of its own",
+    ),
+    (
         "poppler-utils",
         "pdfinfo, pdftotext and pdftoppm: the browser check reads the printed PDF's pages",
     ),

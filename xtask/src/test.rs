@@ -90,6 +90,10 @@ pub fn run(args: &TestArgs) -> Result<()> {
             crate::grade::self_check::solved_in_place_check(),
         );
         eprintln!(
+            "==> Slurm: a class graded as a three-part array job on a single-node Slurm started for the check, merged, scores exactly as one local run"
+        );
+        tally.step("Slurm", crate::grade::platforms::slurm::check());
+        eprintln!(
             "==> handout: the students' repository, made afresh, works without what it withholds"
         );
         tally.step("handout", handout::check(&root));

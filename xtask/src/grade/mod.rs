@@ -27,6 +27,8 @@
 //!   exercises in the VM lab;
 //! - the reports: `report` (the table, JSON, JUnit, CSV) and `feedback`
 //!   (a report per student);
+//! - the platforms: `platforms` (a Slurm array job, checked on a real
+//!   single-node Slurm);
 //! - `self_check`: the exercise set graded through all of the above.
 //!
 //! The leftovers check looks at the grader (its lock, its processes); the
@@ -36,6 +38,7 @@ pub mod collect;
 mod feedback;
 mod kmod;
 mod output;
+pub mod platforms;
 mod probe;
 mod report;
 mod rust;
@@ -60,7 +63,7 @@ pub(crate) use rust::TEST_WALL;
 #[derive(clap::Args, Debug)]
 pub struct GradeArgs {
     /// A submission (a copy of exercises/), or with --class a folder of them.
-    #[arg(required_unless_present_any = ["self_check", "merge"])]
+    #[arg(required_unless_present_any = ["self_check", "merge", "slurm_check"])]
     pub submission: Option<PathBuf>,
     /// Check the exercise set instead: solutions score full marks, starters
     /// zero, the fixtures in tests/fixtures/submissions their expected scores.
@@ -87,6 +90,10 @@ pub struct GradeArgs {
     /// --out) into the reports of the whole class, written to --out.
     #[arg(long, value_name = "PART_OUT", num_args = 1.., conflicts_with_all = ["submission", "class", "self_check", "hidden_tests", "shard"])]
     pub merge: Vec<PathBuf>,
+    /// Check the Slurm array job on a single-node Slurm started for the
+    /// check (a step of `cargo xtask test`).
+    #[arg(long, hide = true, conflicts_with_all = ["submission", "class", "self_check"])]
+    pub slurm_check: bool,
     /// Fail if grading left anything on the host (network, files,
     /// processes), the check `cargo xtask test` ends with (run by the
     /// command line around the grading).
@@ -139,6 +146,14 @@ pub fn run(args: &GradeArgs) -> Result<()> {
 }
 
 fn grade_as_asked(args: &GradeArgs) -> Result<()> {
+    if args.slurm_check {
+        let (passed, failed) = platforms::slurm::check()?;
+        println!("Slurm check: {passed} passed, {failed} failed");
+        if failed > 0 {
+            bail!("the Slurm array job does not check out");
+        }
+        return Ok(());
+    }
     if args.self_check {
         let (passed, failed) = self_check::self_check(&args.exercise)?;
         println!("exercise set self-check: {passed} passed, {failed} failed");
