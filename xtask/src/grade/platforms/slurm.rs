@@ -249,13 +249,34 @@ pub fn check() -> Result<(usize, usize)> {
         format!("the merged parts score\n{there}but one local run scores\n{here}"),
     );
     drop(daemons);
-    let left = process::output(Command::new("sh").args([
-        "-c",
-        "pgrep -x slurmctld; pgrep -x slurmd; pgrep -x slurmstepd; pgrep -x munged; true",
-    ]))?;
+    // A job step's slurmstepd leaves a moment after its slurmd: give the
+    // last of them time to go, then none may be left (a zombie waiting to
+    // be reaped holds nothing, and does not count).
+    let left = || {
+        process::output(Command::new("ps").args(["-eo", "pid=,stat=,args="]))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| {
+                let mut words = l.split_whitespace();
+                let (_, stat, program) = (words.next(), words.next(), words.next());
+                !stat.is_some_and(|s| s.starts_with('Z'))
+                    && program.is_some_and(|p| {
+                        ["slurmctld", "slurmd", "slurmstepd", "slurmstepd:", "munged"]
+                            .iter()
+                            .any(|name| p == *name || p.ends_with(&format!("/{name}")))
+                    })
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !left().trim().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let left = left();
     verdicts.record(
         left.trim().is_empty(),
-        format!("Slurm or munge processes outlived the check: {left}"),
+        format!("Slurm or munge processes outlived the check:\n{left}"),
     );
     Ok((verdicts.passed, verdicts.failed))
 }
