@@ -47,6 +47,23 @@ pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 /// module only copies and queues.
 pub const STALL: Duration = Duration::from_secs(1);
 
+/// The number after option `name` on a command line: from 1 to `max`, or
+/// the usage error that says so.
+pub fn count_option<'a, T>(
+    args: &mut impl Iterator<Item = &'a String>,
+    name: &str,
+    max: T,
+) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + From<u8> + std::fmt::Display + Copy,
+{
+    let v = args.next().ok_or_else(|| format!("{name} needs a value"))?;
+    v.parse::<T>()
+        .ok()
+        .filter(|n| (T::from(1)..=max).contains(n))
+        .ok_or_else(|| format!("{name}: a number from 1 to {max}, not `{v}`"))
+}
+
 /// Open a socket of protocol 26, bound to a port id the kernel chooses.
 /// Without a module, the kernel has no socket for 26: say so.
 pub fn open_client() -> Result<NlSocket> {

@@ -126,20 +126,18 @@ fn u32_of(attr: &RtAttr<'_>) -> Result<u32, GenlError> {
     attr.u32().ok_or_else(|| unexpected(attr, "not a u32"))
 }
 
-fn u64_of(attr: &RtAttr<'_>) -> Result<u64, GenlError> {
-    let bytes: [u8; 8] = attr
-        .payload
+fn eight_bytes(attr: &RtAttr<'_>) -> Result<[u8; 8], GenlError> {
+    attr.payload
         .try_into()
-        .map_err(|_| unexpected(attr, "not a 64-bit value"))?;
-    Ok(u64::from_ne_bytes(bytes))
+        .map_err(|_| unexpected(attr, "not a 64-bit value"))
+}
+
+fn u64_of(attr: &RtAttr<'_>) -> Result<u64, GenlError> {
+    eight_bytes(attr).map(u64::from_ne_bytes)
 }
 
 fn i64_of(attr: &RtAttr<'_>) -> Result<i64, GenlError> {
-    let bytes: [u8; 8] = attr
-        .payload
-        .try_into()
-        .map_err(|_| unexpected(attr, "not a 64-bit value"))?;
-    Ok(i64::from_ne_bytes(bytes))
+    eight_bytes(attr).map(i64::from_ne_bytes)
 }
 
 // ANCHOR: attr_policy

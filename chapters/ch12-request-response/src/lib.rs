@@ -19,7 +19,6 @@ pub mod receive;
 use std::time::Duration;
 
 use nlbook_common::NlSocket;
-use nlbook_common::uapi::NETLINK_ROUTE;
 
 /// How long one `recv` waits before the program gives up on an answer.
 pub const RECV_TIMEOUT: Duration = Duration::from_secs(5);
@@ -31,8 +30,5 @@ pub const RECOMMENDED_BUFFER: usize = 32 * 1024;
 
 /// A NETLINK_ROUTE socket with a port id and a receive timeout.
 pub fn route_socket() -> anyhow::Result<NlSocket> {
-    let sock = NlSocket::open(NETLINK_ROUTE)?;
-    sock.bind(0, 0)?;
-    sock.set_recv_timeout(RECV_TIMEOUT)?;
-    Ok(sock)
+    Ok(NlSocket::route(RECV_TIMEOUT)?)
 }

@@ -51,6 +51,18 @@ pub fn request(kind: u16, addr: Addr, seq: u32) -> Result<Vec<u8>, LinkError> {
         RTM_NEWADDR => NLM_F_CREATE | NLM_F_EXCL,
         _ => 0,
     };
+    request_with_flags(kind, addr, flags, seq)
+}
+
+/// The same request with `flags` of the caller's choosing (`NLM_F_CREATE`,
+/// `NLM_F_EXCL`, `NLM_F_REPLACE`, `NLM_F_ECHO`) besides `NLM_F_REQUEST |
+/// NLM_F_ACK`.
+pub fn request_with_flags(
+    kind: u16,
+    addr: Addr,
+    flags: u16,
+    seq: u32,
+) -> Result<Vec<u8>, LinkError> {
     let octets = addr.addr.octets();
     Ok(
         MsgBuilder::new(kind, NLM_F_REQUEST | NLM_F_ACK | flags, seq)

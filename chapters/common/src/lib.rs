@@ -78,6 +78,25 @@ pub fn no_arguments(program: &str) -> Result<(), UsageError> {
     }
 }
 
+/// `main` of a program that takes no arguments and does all its work in a
+/// fresh network namespace of its own ([`in_fresh_netns`]): a usage error,
+/// the namespace's own error (no `CAP_SYS_ADMIN`) or the program's, each
+/// reported by [`exit_code`].
+pub fn main_in_fresh_netns(
+    program: &str,
+    run: impl FnOnce() -> anyhow::Result<()> + Send,
+) -> std::process::ExitCode {
+    if let Err(usage) = no_arguments(program) {
+        return exit_code(program, Err(usage));
+    }
+    exit_code(
+        program,
+        in_fresh_netns(run)
+            .map_err(anyhow::Error::from)
+            .and_then(|r| r),
+    )
+}
+
 /// Exit status 2 after a usage error: `program: error: what`, then the
 /// usage line(s), on stderr.
 pub fn usage_exit(program: &str, error: &UsageError) -> std::process::ExitCode {

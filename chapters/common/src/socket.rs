@@ -128,6 +128,15 @@ impl NlSocket {
         Ok(addr)
     }
 
+    /// A `NETLINK_ROUTE` socket bound to a port id the kernel chooses, whose
+    /// `recv` gives up after `timeout` without a datagram.
+    pub fn route(timeout: Duration) -> Result<Self, SysError> {
+        let sock = Self::open(libc::NETLINK_ROUTE)?;
+        sock.bind(0, 0)?;
+        sock.set_recv_timeout(timeout)?;
+        Ok(sock)
+    }
+
     /// Make `recv` fail with `EAGAIN` after `timeout` without a datagram,
     /// so that a missing reply cannot hang the program. See
     /// [`set_recv_timeout`].

@@ -19,10 +19,9 @@ use ch03_multicast::nsid::{listen_all_nsid, recv_with_nsid, set_nsid};
 use nlbook_common::address::{self, Addr, LO_INDEX, ifaddrmsg};
 use nlbook_common::membership::NETLINK_ADD_MEMBERSHIP;
 use nlbook_common::uapi::{
-    IFA_LOCAL, NETLINK_ROUTE, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, RTM_GETADDR, RTM_NEWADDR,
-    SOL_NETLINK,
+    IFA_LOCAL, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, RTM_GETADDR, RTM_NEWADDR, SOL_NETLINK,
 };
-use nlbook_common::{MsgBuilder, NlMsgIter, NlSocket, RtAttrIter, exit_code, in_fresh_netns};
+use nlbook_common::{MsgBuilder, NlMsgIter, NlSocket, RtAttrIter, in_fresh_netns};
 
 const PROGRAM: &str = "ch03-namespaces";
 /// `RTNLGRP_IPV4_IFADDR` (`linux/rtnetlink.h`): new and deleted IPv4 addresses.
@@ -31,15 +30,7 @@ const RTNLGRP_IPV4_IFADDR: i32 = 5;
 const NSID_OF_B: i32 = 7;
 
 fn main() -> ExitCode {
-    if let Err(usage) = nlbook_common::no_arguments(PROGRAM) {
-        return nlbook_common::exit_code(PROGRAM, Err(usage));
-    }
-    exit_code(
-        PROGRAM,
-        in_fresh_netns(run)
-            .map_err(anyhow::Error::from)
-            .and_then(|r| r),
-    )
+    nlbook_common::main_in_fresh_netns(PROGRAM, run)
 }
 
 fn addr(last: u8) -> Addr {
@@ -50,12 +41,8 @@ fn addr(last: u8) -> Addr {
     }
 }
 
-fn route_socket() -> Result<NlSocket> {
-    let sock = NlSocket::open(NETLINK_ROUTE)?;
-    sock.bind(0, 0)?;
-    sock.set_recv_timeout(Duration::from_secs(5))?;
-    Ok(sock)
-}
+/// How long a requester waits for the kernel's answer.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The IPv4 addresses a dump through `sock` lists, in its order.
 fn addresses_seen_by(sock: &NlSocket) -> Result<Vec<Ipv4Addr>> {
@@ -71,21 +58,27 @@ fn addresses_seen_by(sock: &NlSocket) -> Result<Vec<Ipv4Addr>> {
             let msg = msg?;
             match msg.header.nlmsg_type {
                 NLMSG_DONE => return Ok(seen),
-                RTM_NEWADDR => {
-                    let attrs = msg.payload.get(8..).context("a short RTM_NEWADDR")?;
-                    for attr in RtAttrIter::new(attrs) {
-                        let attr = attr?;
-                        if attr.rta_type == IFA_LOCAL
-                            && let Ok(octets) = <[u8; 4]>::try_from(attr.payload)
-                        {
-                            seen.push(Ipv4Addr::from(octets));
-                        }
-                    }
-                }
+                RTM_NEWADDR => seen.extend(ifa_local(msg.payload)?),
                 other => bail!("message type {other} in an address dump"),
             }
         }
     }
+}
+
+/// The `IFA_LOCAL` address of an `RTM_NEWADDR`'s payload (after its
+/// 8-byte `ifaddrmsg`), every attribute checked.
+fn ifa_local(payload: &[u8]) -> Result<Option<Ipv4Addr>> {
+    let attrs = payload.get(8..).context("a short RTM_NEWADDR")?;
+    let mut local = None;
+    for attr in RtAttrIter::new(attrs) {
+        let attr = attr?;
+        if attr.rta_type == IFA_LOCAL
+            && let Ok(octets) = <[u8; 4]>::try_from(attr.payload)
+        {
+            local.get_or_insert(Ipv4Addr::from(octets));
+        }
+    }
+    Ok(local)
 }
 
 fn list(addresses: &[Ipv4Addr]) -> String {
@@ -103,11 +96,7 @@ fn heard(listener: &NlSocket) -> Result<String> {
     while let Some((datagram, nsid)) = recv_with_nsid(listener)? {
         for msg in NlMsgIter::new(&datagram) {
             let msg = msg?;
-            let local = RtAttrIter::new(msg.payload.get(8..).unwrap_or_default())
-                .filter_map(Result::ok)
-                .find(|a| a.rta_type == IFA_LOCAL)
-                .and_then(|a| <[u8; 4]>::try_from(a.payload).ok())
-                .map(Ipv4Addr::from);
+            let local = ifa_local(msg.payload).ok().flatten();
             lines.push(format!(
                 "{} {}, nsid {}",
                 match msg.header.nlmsg_type {
@@ -127,12 +116,12 @@ fn heard(listener: &NlSocket) -> Result<String> {
 
 fn run() -> Result<()> {
     // ANCHOR: made_in_a
-    let in_a = route_socket()?;
+    let in_a = NlSocket::route(ANSWER_TIMEOUT)?;
     address::add(addr(1))?;
-    let listener = route_socket()?;
+    let listener = NlSocket::route(ANSWER_TIMEOUT)?;
     listener.set_option(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, RTNLGRP_IPV4_IFADDR)?;
     listen_all_nsid(&listener)?;
-    let nsid_setter = route_socket()?;
+    let nsid_setter = NlSocket::route(ANSWER_TIMEOUT)?;
     println!("namespace A: lo has 10.3.0.1; three sockets made here: a requester, a listener of");
     println!("  RTNLGRP_IPV4_IFADDR with NETLINK_LISTEN_ALL_NSID, and one to name namespaces");
     address::add(addr(9))?;
@@ -153,7 +142,7 @@ fn run() -> Result<()> {
         );
         println!(
             "  a requester made now, in B, dumps: {}",
-            list(&addresses_seen_by(&route_socket()?)?)
+            list(&addresses_seen_by(&NlSocket::route(ANSWER_TIMEOUT)?)?)
         );
         println!(
             "  the listener in A heard B's address: {}",

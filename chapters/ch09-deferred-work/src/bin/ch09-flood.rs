@@ -26,7 +26,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use ch09_deferred_work::answer::{Answer, read_answer};
 use ch09_deferred_work::flood::{ClientTotals, payload, summary};
 use ch09_deferred_work::request::request;
-use ch09_deferred_work::{STALL, open_client, send_dontwait};
+use ch09_deferred_work::{STALL, count_option, open_client, send_dontwait};
 use nlbook_common::{NlSocket, exit_code};
 
 const PROGRAM: &str = "ch09-flood";
@@ -49,17 +49,10 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
-        let mut count = |name: &str, max: usize| {
-            let v = it.next().ok_or_else(|| format!("{name} needs a value"))?;
-            v.parse::<usize>()
-                .ok()
-                .filter(|n| (1..=max).contains(n))
-                .ok_or_else(|| format!("{name}: a number from 1 to {max}, not `{v}`"))
-        };
         match arg.as_str() {
-            "--clients" => opts.clients = count("--clients", 64)?,
-            "--messages" => opts.messages = count("--messages", 1_000_000)?,
-            "--window" => opts.window = count("--window", 256)?,
+            "--clients" => opts.clients = count_option(&mut it, "--clients", 64)?,
+            "--messages" => opts.messages = count_option(&mut it, "--messages", 1_000_000)?,
+            "--window" => opts.window = count_option(&mut it, "--window", 256)?,
             "--dontwait" => opts.dontwait = true,
             other => return Err(format!("unknown argument `{other}`")),
         }

@@ -24,8 +24,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use ch09_deferred_work::answer::{Answer, parse_answer, read_answer};
-use ch09_deferred_work::open_client;
 use ch09_deferred_work::request::request;
+use ch09_deferred_work::{count_option, open_client};
 use nlbook_common::{Errno, NlSocket, UsageError, exit_code};
 
 const PROGRAM: &str = "ch09-overrun";
@@ -53,17 +53,10 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
-        let mut value = |name: &str, max: u32| {
-            let v = it.next().ok_or_else(|| format!("{name} needs a value"))?;
-            v.parse::<u32>()
-                .ok()
-                .filter(|n| (1..=max).contains(n))
-                .ok_or_else(|| format!("{name}: a number from 1 to {max}, not `{v}`"))
-        };
         match arg.as_str() {
-            "--requests" => opts.requests = value("--requests", 1000)?,
+            "--requests" => opts.requests = count_option(&mut it, "--requests", 1000)?,
             "--rcvbuf" => {
-                let bytes = value("--rcvbuf", 1 << 20)?;
+                let bytes: u32 = count_option(&mut it, "--rcvbuf", 1 << 20)?;
                 opts.rcvbuf = i32::try_from(bytes).map_err(|_| "--rcvbuf: too large")?;
             }
             other => return Err(format!("unknown argument `{other}`")),

@@ -28,7 +28,7 @@ use nlbook_common::rtattr::RtAttrIter;
 use nlbook_common::uapi::{
     NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR,
 };
-use nlbook_common::{NlMsgErr, NlMsgIter, exit_code, in_fresh_netns};
+use nlbook_common::{NlMsgErr, NlMsgIter};
 
 const PROGRAM: &str = "ch11-dump-intr";
 
@@ -40,15 +40,7 @@ const ENTRIES: u32 = 300;
 const DUMP_BUFFER: usize = 4096;
 
 fn main() -> ExitCode {
-    if let Err(usage) = nlbook_common::no_arguments(PROGRAM) {
-        return nlbook_common::exit_code(PROGRAM, Err(usage));
-    }
-    exit_code(
-        PROGRAM,
-        in_fresh_netns(run)
-            .map_err(anyhow::Error::from)
-            .and_then(|r| r),
-    )
+    nlbook_common::main_in_fresh_netns(PROGRAM, run)
 }
 
 fn key(i: u32) -> String {

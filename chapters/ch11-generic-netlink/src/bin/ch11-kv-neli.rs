@@ -34,8 +34,8 @@ use neli::socket::synchronous::NlSocketHandle;
 use neli::types::{Buffer, GenlBuffer};
 use neli::utils::Groups;
 use neli::{Size, ToBytes};
+use nlbook_common::Errno;
 use nlbook_common::socket::set_recv_timeout;
-use nlbook_common::{Errno, exit_code, in_fresh_netns};
 
 const PROGRAM: &str = "ch11-kv-neli";
 
@@ -46,15 +46,7 @@ type KvMsg = Genlmsghdr<u8, u16>;
 type Attr = Nlattr<u16, Buffer>;
 
 fn main() -> ExitCode {
-    if let Err(usage) = nlbook_common::no_arguments(PROGRAM) {
-        return nlbook_common::exit_code(PROGRAM, Err(usage));
-    }
-    exit_code(
-        PROGRAM,
-        in_fresh_netns(run)
-            .map_err(anyhow::Error::from)
-            .and_then(|r| r),
-    )
+    nlbook_common::main_in_fresh_netns(PROGRAM, run)
 }
 
 /// One attribute with any payload neli can write: `&str` (with its NUL),

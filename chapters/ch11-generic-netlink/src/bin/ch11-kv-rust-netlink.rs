@@ -34,22 +34,14 @@ use netlink_sys::protocols::NETLINK_GENERIC;
 use netlink_sys::{Socket, SocketAddr};
 use nlbook_common::socket::set_recv_timeout;
 use nlbook_common::uapi::{NLMSGERR_ATTR_MISS_TYPE, NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS};
-use nlbook_common::{Errno, NlMsgHdr, NlMsgIter, exit_code, in_fresh_netns, nlmsg_align};
+use nlbook_common::{Errno, NlMsgHdr, NlMsgIter, nlmsg_align};
 
 use self::family::{Kv, KvAttr};
 
 const PROGRAM: &str = "ch11-kv-rust-netlink";
 
 fn main() -> ExitCode {
-    if let Err(usage) = nlbook_common::no_arguments(PROGRAM) {
-        return nlbook_common::exit_code(PROGRAM, Err(usage));
-    }
-    exit_code(
-        PROGRAM,
-        in_fresh_netns(run)
-            .map_err(anyhow::Error::from)
-            .and_then(|r| r),
-    )
+    nlbook_common::main_in_fresh_netns(PROGRAM, run)
 }
 
 /// The NLBOOK_KV family as netlink-packet-generic types: the payload type

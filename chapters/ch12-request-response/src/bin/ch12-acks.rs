@@ -18,7 +18,7 @@ use nlbook_common::uapi::{
     IFLA_IFNAME, IFLA_INFO_KIND, IFLA_LINKINFO, NETLINK_EXT_ACK, NLM_F_ACK, NLM_F_CREATE,
     NLM_F_EXCL, NLM_F_REQUEST, RTM_DELADDR, RTM_GETLINK, RTM_NEWADDR, RTM_NEWLINK, SOL_NETLINK,
 };
-use nlbook_common::{MsgBuilder, NlSocket, exit_code, in_fresh_netns};
+use nlbook_common::{MsgBuilder, NlSocket};
 
 const PROGRAM: &str = "ch12-acks";
 /// `NETLINK_CAP_ACK` (`linux/netlink.h`): errors echo only the request's header.
@@ -29,15 +29,7 @@ const NO_SUCH_INDEX: i32 = 999;
 const RTNLGRP_IPV4_IFADDR: i32 = 5;
 
 fn main() -> ExitCode {
-    if let Err(usage) = nlbook_common::no_arguments(PROGRAM) {
-        return nlbook_common::exit_code(PROGRAM, Err(usage));
-    }
-    exit_code(
-        PROGRAM,
-        in_fresh_netns(run)
-            .map_err(anyhow::Error::from)
-            .and_then(|r| r),
-    )
+    nlbook_common::main_in_fresh_netns(PROGRAM, run)
 }
 
 fn get_link(index: i32, flags: u16, seq: u32) -> Result<Vec<u8>> {

@@ -13,21 +13,13 @@ use ch12_request_response::addresses::{add_many, dump_request};
 use ch12_request_response::{RECOMMENDED_BUFFER, route_socket};
 use nlbook_common::socket::peek;
 use nlbook_common::uapi::{NLMSG_DONE, RTM_NEWADDR};
-use nlbook_common::{Errno, NlMsgIter, NlSocket, exit_code, in_fresh_netns};
+use nlbook_common::{Errno, NlMsgIter, NlSocket};
 
 const PROGRAM: &str = "ch12-buffers";
 const ADDRESSES: u32 = 600;
 
 fn main() -> ExitCode {
-    if let Err(usage) = nlbook_common::no_arguments(PROGRAM) {
-        return nlbook_common::exit_code(PROGRAM, Err(usage));
-    }
-    exit_code(
-        PROGRAM,
-        in_fresh_netns(run)
-            .map_err(anyhow::Error::from)
-            .and_then(|r| r),
-    )
+    nlbook_common::main_in_fresh_netns(PROGRAM, run)
 }
 
 /// What one dump read with a `buf_len`-byte buffer gave.

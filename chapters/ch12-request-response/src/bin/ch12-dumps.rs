@@ -14,7 +14,6 @@ use ch12_request_response::receive::{Arrival, summary, until_finished};
 use ch12_request_response::{RECOMMENDED_BUFFER, route_socket};
 use nlbook_common::address;
 use nlbook_common::uapi::{NLM_F_DUMP_INTR, RTM_NEWADDR};
-use nlbook_common::{exit_code, in_fresh_netns};
 
 const PROGRAM: &str = "ch12-dumps";
 /// Enough for three parts: the first is small (NLMSG_GOODSIZE), the later
@@ -22,15 +21,7 @@ const PROGRAM: &str = "ch12-dumps";
 const ADDRESSES: u32 = 600;
 
 fn main() -> ExitCode {
-    if let Err(usage) = nlbook_common::no_arguments(PROGRAM) {
-        return nlbook_common::exit_code(PROGRAM, Err(usage));
-    }
-    exit_code(
-        PROGRAM,
-        in_fresh_netns(run)
-            .map_err(anyhow::Error::from)
-            .and_then(|r| r),
-    )
+    nlbook_common::main_in_fresh_netns(PROGRAM, run)
 }
 
 /// What a dump brought: its messages, and a line per part.

@@ -13,14 +13,13 @@ use ch12_request_response::addresses::nth;
 use ch12_request_response::conversation::{ask, show, show_senders};
 use ch12_request_response::receive::until_finished;
 use ch12_request_response::route_socket;
-use nlbook_common::address::{Addr, ifaddrmsg};
+use nlbook_common::address::{self, Addr};
 use nlbook_common::link::ifinfomsg;
 use nlbook_common::uapi::{
-    IFA_ADDRESS, IFA_LOCAL, IFLA_IFNAME, IFLA_MTU, NETLINK_EXT_ACK, NLM_F_ACK, NLM_F_CREATE,
-    NLM_F_DUMP, NLM_F_ECHO, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST, RTM_GETLINK, RTM_NEWADDR,
-    RTM_NEWLINK, SOL_NETLINK,
+    IFLA_IFNAME, IFLA_MTU, NETLINK_EXT_ACK, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_ECHO,
+    NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST, RTM_GETLINK, RTM_NEWADDR, RTM_NEWLINK, SOL_NETLINK,
 };
-use nlbook_common::{Errno, MsgBuilder, NlSocket, exit_code, in_fresh_netns};
+use nlbook_common::{Errno, MsgBuilder, NlSocket};
 
 const PROGRAM: &str = "ch12-flags";
 /// `NETLINK_GET_STRICT_CHK` (`linux/netlink.h`): check dump requests'
@@ -30,27 +29,12 @@ const NETLINK_GET_STRICT_CHK: i32 = 12;
 const LO: i32 = 1;
 
 fn main() -> ExitCode {
-    if let Err(usage) = nlbook_common::no_arguments(PROGRAM) {
-        return nlbook_common::exit_code(PROGRAM, Err(usage));
-    }
-    exit_code(
-        PROGRAM,
-        in_fresh_netns(run)
-            .map_err(anyhow::Error::from)
-            .and_then(|r| r),
-    )
+    nlbook_common::main_in_fresh_netns(PROGRAM, run)
 }
 
 /// An `RTM_NEWADDR` for `addr` with `flags` besides `NLM_F_REQUEST | NLM_F_ACK`.
 fn new_addr(addr: Addr, flags: u16, seq: u32) -> Result<Vec<u8>> {
-    let octets = addr.addr.octets();
-    Ok(
-        MsgBuilder::new(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | flags, seq)
-            .fixed(&ifaddrmsg(addr.prefix, addr.ifindex))
-            .attr(IFA_LOCAL, &octets)
-            .attr(IFA_ADDRESS, &octets)
-            .finish()?,
-    )
+    Ok(address::request_with_flags(RTM_NEWADDR, addr, flags, seq)?)
 }
 
 /// An `RTM_NEWLINK` for the link called `name`, with `flags`, optionally
