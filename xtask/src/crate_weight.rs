@@ -136,15 +136,11 @@ pub fn write_program(set: &CrateSet, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
-}
-
 /// The crates of the program's tree (`name vX.Y.Z`), sorted, itself not
 /// included; and the set's own crates with their versions.
 pub fn tree(set: &CrateSet, dir: &Path) -> Result<(Vec<String>, Vec<String>)> {
     let text = process::output(
-        Command::new(cargo())
+        Command::new(process::cargo())
             .current_dir(dir)
             .args([
                 "tree",
@@ -194,7 +190,7 @@ fn measure(set: &CrateSet) -> Result<SetWeight> {
     );
     let started = Instant::now();
     process::run(
-        Command::new(cargo())
+        Command::new(process::cargo())
             .current_dir(&dir)
             .args(["build", "--release", "--offline", "--quiet"])
             .env("CARGO_TARGET_DIR", dir.join("target")),
@@ -213,7 +209,7 @@ fn measure(set: &CrateSet) -> Result<SetWeight> {
 pub fn run() -> Result<()> {
     // Every crate downloaded once, so that the builds measure compiling.
     process::run(
-        Command::new(cargo())
+        Command::new(process::cargo())
             .current_dir(workspace::root())
             .args(["fetch", "--locked"]),
     )?;

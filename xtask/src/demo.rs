@@ -49,7 +49,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             demos.join(", ")
         );
     }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let cargo = crate::process::cargo();
     process::run(
         Command::new(cargo)
             .current_dir(workspace::root())

@@ -131,7 +131,7 @@ impl Fuzz {
                 "==> installing cargo-fuzz {CARGO_FUZZ_VERSION} into {} (once, about a minute)",
                 tools.display()
             );
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let cargo = crate::process::cargo();
             process::run(Command::new(cargo).args([
                 "install",
                 "cargo-fuzz",

@@ -23,6 +23,12 @@ pub fn display(cmd: &Command) -> String {
     s
 }
 
+/// The cargo that runs this tool (`CARGO`, which cargo sets for what it
+/// runs), or the one on `PATH`.
+pub fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
 /// Runs a command with inherited stdio; fails naming the command.
 pub fn run(cmd: &mut Command) -> Result<()> {
     let shown = display(cmd);

@@ -49,7 +49,7 @@ pub fn run(args: &TestArgs) -> Result<()> {
     // compares the host with this.
     let host_before = crate::leftovers::start();
     let root = workspace::root();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let cargo = crate::process::cargo();
     let started = std::time::Instant::now();
     let mut tally = Tally::default();
     if !args.lab_only {

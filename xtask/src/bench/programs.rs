@@ -95,7 +95,7 @@ pub(super) fn build() -> Result<Programs> {
             .arg(root.join("chapters/ch13-performance/c/netlink_bench.c")),
     )?;
     eprintln!("==> building ch13-bench (release, one codegen unit with LTO, like the one C file)");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let cargo = crate::process::cargo();
     process::run(Command::new(cargo).current_dir(&root).args([
         "build",
         "--quiet",

@@ -177,9 +177,6 @@ fn grade_as_asked(args: &GradeArgs) -> Result<()> {
     let Some(submission) = &args.submission else {
         bail!("name a submission folder (or --self-check, or --merge)");
     };
-    if let Some(hidden) = &args.hidden_tests {
-        collect::check_hidden_tests(hidden, &catalog)?;
-    }
     let mut collected = collect::collect(submission, args.class, &catalog)?;
     if let Some(shard) = &args.shard {
         let shard = shards::parse_shard(shard)?;
@@ -226,15 +223,17 @@ pub fn grade(
     only: &[String],
 ) -> Result<Vec<SubmissionGrade>> {
     let root = workspace::root();
-    let catalog: Vec<Exercise> = exercises::catalog(&root)?
+    let all = exercises::catalog(&root)?;
+    // Before any grading: a misshapen folder of hidden tests stops it.
+    if let Some(hidden) = hidden {
+        collect::check_hidden_tests(hidden, &all)?;
+    }
+    let catalog: Vec<Exercise> = all
         .into_iter()
         .filter(|e| only.is_empty() || only.contains(&e.name))
         .collect();
     if catalog.is_empty() {
         bail!("no exercise matches {only:?}");
-    }
-    if let Some(hidden) = hidden {
-        collect::check_hidden_tests(hidden, &exercises::catalog(&root)?)?;
     }
     let _one_grading_at_a_time = ensure_sandbox_works()?;
     let work = crate::cache_dir().join("grade/work");

@@ -207,7 +207,7 @@ fn exe_name(exe: &Path) -> String {
 
 /// Copies a folder, skipping links and anything over 1 MiB (no student file
 /// may fill the disk through the grader).
-fn copy_tree(from: &Path, to: &Path, depth: usize) -> Result<()> {
+pub(in crate::grade) fn copy_tree(from: &Path, to: &Path, depth: usize) -> Result<()> {
     if depth > 8 || !from.is_dir() {
         return Ok(());
     }
@@ -231,7 +231,7 @@ fn build_tests(
     crate_dir: &Path,
     target: &Path,
 ) -> Result<std::result::Result<Vec<PathBuf>, String>> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let cargo = crate::process::cargo();
     let mut child = Command::new(cargo)
         .args([
             "test",

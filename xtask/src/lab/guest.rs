@@ -38,7 +38,7 @@ pub fn resolve_programs(
     }
     if !to_build.is_empty() {
         let target_dir = cache.join("lab/guest");
-        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        let mut cmd = Command::new(crate::process::cargo());
         cmd.current_dir(root)
             .args([
                 "build",

@@ -38,17 +38,13 @@ pub(super) fn check(kernels: &[Kernel], snapshot_dir: &Path) -> Vec<Outcome> {
     let mut in_order: Vec<&Kernel> = kernels.iter().collect();
     in_order.sort_by_key(|k| super::kernel_rank(&k.name));
     let result = table(&in_order).and_then(|body| {
-        let mut settings = insta::Settings::clone_current();
-        settings.set_snapshot_path(snapshot_dir);
-        settings.set_prepend_module_to_snapshot(false);
-        settings.set_omit_expression(true);
-        settings.set_description(
+        super::verdict::compare_snapshot(
+            snapshot_dir,
+            TEST_ID,
             "the pinned kernels' configuration options the book relies on, from each kernel's .config",
-        );
-        let compared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            settings.bind(|| insta::assert_snapshot!(TEST_ID, body));
-        }));
-        compared.map_err(|_| anyhow::anyhow!("snapshot {TEST_ID} differs (diff above)"))
+            &body,
+        )
+        .map_err(anyhow::Error::msg)
     });
     let seconds = started.elapsed().as_secs_f64();
     kernels

@@ -197,17 +197,25 @@ pub(super) fn check_snapshot(
     kernel: &str,
     body: &str,
 ) -> Result<(), String> {
+    let description = format!("{} on kernel {kernel}: {}", test.id, test.spec.about);
+    compare_snapshot(dir, &test.snapshot_name(kernel), &description, body)
+}
+
+/// Compares `body` with the lab snapshot `name` in `dir` (or writes it, as
+/// `--accept` asks); a difference is an error naming it, not a panic.
+pub(super) fn compare_snapshot(
+    dir: &Path,
+    name: &str,
+    description: &str,
+    body: &str,
+) -> Result<(), String> {
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(dir);
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
-    settings.set_description(format!(
-        "{} on kernel {kernel}: {}",
-        test.id, test.spec.about
-    ));
-    let name = test.snapshot_name(kernel);
+    settings.set_description(description);
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        settings.bind(|| insta::assert_snapshot!(name.as_str(), body));
+        settings.bind(|| insta::assert_snapshot!(name, body));
     }));
     result.map_err(|_| format!("snapshot {name} differs (diff above)"))
 }

@@ -22,7 +22,7 @@ pub(super) fn check_rust(dir: &Path, exercise: &Exercise) -> Result<bool> {
     let target = crate::cache_dir()
         .join("exercises/exercises")
         .join(&exercise.name);
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let cargo = crate::process::cargo();
     let built = Command::new(cargo)
         .args([
             "test",

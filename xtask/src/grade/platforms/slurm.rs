@@ -183,7 +183,7 @@ pub fn check() -> Result<(usize, usize)> {
         ("carol", fixtures.join("noisy")),
         ("dave", fixtures.join("broken-build")),
     ] {
-        copy_dir(&from, &class.join(name))?;
+        crate::grade::rust::copy_tree(&from, &class.join(name), 0)?;
     }
     let only: Vec<String> = EXERCISES
         .iter()
@@ -193,15 +193,7 @@ pub fn check() -> Result<(usize, usize)> {
     let mut verdicts = Verdicts::default();
 
     let local = out.join("local");
-    let graded_here = Command::new(cargo())
-        .current_dir(&root)
-        .args(["xtask", "grade", "--class"])
-        .arg(&class)
-        .arg("--out")
-        .arg(&local)
-        .args(&only)
-        .stdout(Stdio::null())
-        .status()
+    let graded_here = xtask_grade(&root, |c| c.arg("--class").arg(&class).args(&only), &local)
         .context("grading the class on this machine")?;
     verdicts.record(
         graded_here.success(),
@@ -232,14 +224,7 @@ pub fn check() -> Result<(usize, usize)> {
     );
     let parts: Vec<PathBuf> = (1..=PARTS).map(|k| out.join(format!("part-{k}"))).collect();
     let merged = out.join("class");
-    let merge = Command::new(cargo())
-        .current_dir(&root)
-        .args(["xtask", "grade", "--merge"])
-        .args(&parts)
-        .arg("--out")
-        .arg(&merged)
-        .stdout(Stdio::null())
-        .status()
+    let merge = xtask_grade(&root, |c| c.arg("--merge").args(&parts), &merged)
         .context("merging the parts")?;
     verdicts.record(merge.success(), "the parts could not be merged".into());
     let csv = |d: &Path| std::fs::read_to_string(d.join("grades.csv")).unwrap_or_default();
@@ -281,8 +266,21 @@ pub fn check() -> Result<(usize, usize)> {
     Ok((verdicts.passed, verdicts.failed))
 }
 
-fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+/// `cargo xtask grade` in the workbook at `root`, with what `args` adds,
+/// its reports written to `out`; its table is not needed here.
+fn xtask_grade(
+    root: &Path,
+    args: impl FnOnce(&mut Command) -> &mut Command,
+    out: &Path,
+) -> Result<std::process::ExitStatus> {
+    let mut cmd = Command::new(process::cargo());
+    cmd.current_dir(root).args(["xtask", "grade"]);
+    args(&mut cmd)
+        .arg("--out")
+        .arg(out)
+        .stdout(Stdio::null())
+        .status()
+        .context("could not run cargo xtask grade")
 }
 
 fn random_key() -> Result<Vec<u8>> {
@@ -307,8 +305,4 @@ fn wait_for(ready: impl Fn() -> bool, what: &str) -> Result<()> {
         std::thread::sleep(Duration::from_millis(250));
     }
     Ok(())
-}
-
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
-    process::run(Command::new("cp").arg("-r").arg(from).arg(to))
 }
