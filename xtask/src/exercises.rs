@@ -15,6 +15,17 @@ pub enum Kind {
     Rust,
     /// The module runs in the VM lab, with the tests of its `lab.toml`.
     Kmod,
+    /// A Rust program (the student writes its `src/lib.rs`) that the tests
+    /// of its `lab.toml` start in the VM lab.
+    #[serde(rename = "lab-program")]
+    LabProgram,
+}
+
+impl Kind {
+    /// Whether the VM lab grades it.
+    pub fn runs_in_lab(self) -> bool {
+        matches!(self, Kind::Kmod | Kind::LabProgram)
+    }
 }
 
 /// One entry of `exercises/exercises.toml`.

@@ -1,13 +1,14 @@
 //! A kernel-module exercise: the student's `.c` and `.h` files with the
 //! repository's `Kbuild` and `lab.toml`, run in the VM lab; all submissions
-//! share the boots.
+//! share the boots. The scoring of every exercise the lab grades (module
+//! and lab-program exercises) is here too.
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
 
 use super::{SubmissionGrade, TestResult, round2};
-use crate::exercises::{Exercise, Kind};
+use crate::exercises::Exercise;
 use crate::lab::{self, plan};
 
 /// The lab tests of a kernel-module exercise, pointed at the student's module.
@@ -49,7 +50,7 @@ pub(super) fn kmod_tests(
         .collect())
 }
 
-pub(super) fn score_kmod(grades: &mut [SubmissionGrade], tests: Vec<plan::LabTest>) {
+pub(super) fn score_in_lab(grades: &mut [SubmissionGrade], tests: Vec<plan::LabTest>) {
     let kernels: Vec<String> = plan::KERNELS.iter().map(|k| k.to_string()).collect();
     // A module that does not build fails its own tests only (the lab says why).
     let outcomes = lab::execute(tests, &kernels, lab::Mode::Verdict).map(|s| s.outcomes);
@@ -57,7 +58,7 @@ pub(super) fn score_kmod(grades: &mut [SubmissionGrade], tests: Vec<plan::LabTes
         for e in g
             .exercises
             .iter_mut()
-            .filter(|e| e.kind == Kind::Kmod && e.reason.as_deref() == Some("pending"))
+            .filter(|e| e.kind.runs_in_lab() && e.reason.as_deref() == Some("pending"))
         {
             let chapter = format!("{index:03}-{}", e.exercise);
             match &outcomes {

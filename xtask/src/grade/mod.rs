@@ -37,6 +37,7 @@
 pub mod collect;
 mod feedback;
 mod kmod;
+mod lab_program;
 mod output;
 pub mod platforms;
 mod probe;
@@ -256,11 +257,19 @@ pub fn grade(
                     let build = crate::cache_dir().join("grade/build").join(&exercise.name);
                     exercises.push(rust::grade_rust(&root, exercise, &student, hidden, &build));
                 }
-                Kind::Kmod => {
+                Kind::Kmod | Kind::LabProgram => {
                     let slot = work
                         .join(format!("{index:03}-{}", safe(name)))
                         .join(&exercise.name);
-                    match kmod::kmod_tests(&root, exercise, &student, &slot, index) {
+                    let tests = match exercise.kind {
+                        Kind::Kmod => kmod::kmod_tests(&root, exercise, &student, &slot, index),
+                        _ => {
+                            eprintln!("==> building {name}: {}", exercise.name);
+                            lab_program::lab_program_tests(&root, exercise, &student, &slot, index)
+                                .and_then(|built| built.map_err(anyhow::Error::msg))
+                        }
+                    };
+                    match tests {
                         Ok(tests) => {
                             lab_tests.extend(tests);
                             // Scored below, once the shared boots have run.
@@ -280,10 +289,10 @@ pub fn grade(
     }
     if !lab_tests.is_empty() {
         eprintln!(
-            "==> grading kernel-module exercises in the VM lab ({} tests)",
+            "==> grading module and lab-program exercises in the VM lab ({} tests)",
             lab_tests.len()
         );
-        kmod::score_kmod(&mut grades, lab_tests);
+        kmod::score_in_lab(&mut grades, lab_tests);
     }
     for g in &mut grades {
         g.max = g.exercises.iter().map(|e| e.points).sum();

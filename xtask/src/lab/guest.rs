@@ -38,24 +38,8 @@ pub fn resolve_programs(
     }
     if !to_build.is_empty() {
         let target_dir = cache.join("lab/guest");
-        let mut cmd = Command::new(crate::process::cargo());
-        cmd.current_dir(root)
-            .args([
-                "build",
-                "--release",
-                "--quiet",
-                "--target",
-                GUEST_TARGET,
-                "--target-dir",
-            ])
-            .arg(&target_dir)
-            // Static (static-pie with glibc): the initramfs has no libc.
-            // Without symbols: a boot that runs every chapter carries some
-            // forty programs, unpacked into the guest's memory.
-            .env(
-                "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS",
-                "-C target-feature=+crt-static -C strip=symbols",
-            );
+        let mut cmd = guest_build(&target_dir);
+        cmd.current_dir(root).arg("--quiet");
         for (bin, package) in &to_build {
             cmd.args(["-p", package, "--bin", bin]);
         }
@@ -75,6 +59,44 @@ pub fn resolve_programs(
         ensure_static(path).with_context(|| format!("program {name} ({})", path.display()))?;
     }
     Ok(found)
+}
+
+/// `cargo build` of programs for the guest, into `target_dir`: static
+/// (static-pie with glibc), because the initramfs has no libc; without
+/// symbols, because a boot that runs every chapter carries some forty
+/// programs, unpacked into the guest's memory. The caller adds what to
+/// build.
+pub fn guest_build(target_dir: &Path) -> Command {
+    let mut cmd = Command::new(crate::process::cargo());
+    cmd.args([
+        "build",
+        "--release",
+        "--target",
+        GUEST_TARGET,
+        "--target-dir",
+    ])
+    .arg(target_dir)
+    .env(
+        "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS",
+        "-C target-feature=+crt-static -C strip=symbols",
+    );
+    cmd
+}
+
+/// The program a [`guest_build`] with `--message-format=json...` built, from
+/// cargo's messages on its standard output.
+pub fn built_program(cargo_json: &str) -> Option<PathBuf> {
+    cargo_json.lines().find_map(|line| {
+        let msg: serde_json::Value = serde_json::from_str(line).ok()?;
+        let is_bin = msg
+            .pointer("/target/kind")?
+            .as_array()?
+            .iter()
+            .any(|k| k == "bin");
+        (msg.get("reason")? == "compiler-artifact" && is_bin)
+            .then(|| msg.get("executable")?.as_str().map(PathBuf::from))
+            .flatten()
+    })
 }
 
 /// `chapters/<package>/src/bin/<bin>.rs` names the package of a binary;
@@ -106,7 +128,7 @@ fn chapter_package_of(root: &Path, bin: &str) -> Result<String> {
 
 /// The guest has no dynamic loader: refuse a dynamically linked program
 /// with the way to build it right.
-fn ensure_static(path: &Path) -> Result<()> {
+pub(super) fn ensure_static(path: &Path) -> Result<()> {
     let elf = std::fs::read(path).context("cannot read it")?;
     const ELFCLASS64: u8 = 2;
     if elf.len() < 64 || !elf.starts_with(b"\x7fELF") || elf.get(4) != Some(&ELFCLASS64) {
@@ -413,8 +435,35 @@ pub fn initramfs(tests: &[&LabTest], files: &Files) -> Result<Vec<u8>> {
             }
             mods.push(key);
         }
+        // `{module_dir}` in an argument: where this test's modules are in
+        // the guest (a graded submission's folder has its own name);
+        // `{helper}`: where its helper program is.
+        let module_dir = format!("/lab/mod/{}", test.chapter);
+        let helper = match &test.spec.helper {
+            Some(path) => {
+                let file = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .context("helper program name")?;
+                let at = format!("lab/helper/{}/{file}", test.chapter);
+                if added.insert(at.clone()) {
+                    if added.insert(format!("helper-dir/{}", test.chapter)) {
+                        if added.insert("helper-dir".to_string()) {
+                            cpio.dir("lab/helper");
+                        }
+                        cpio.dir(&format!("lab/helper/{}", test.chapter));
+                    }
+                    cpio.copy(&at, path, 0o755)?;
+                }
+                format!("/{at}")
+            }
+            None => String::new(),
+        };
         let args: Vec<String> = std::iter::once(guest_name.to_string())
-            .chain(program_args.iter().cloned())
+            .chain(program_args.iter().map(|a| {
+                a.replace("{module_dir}", &module_dir)
+                    .replace("{helper}", &helper)
+            }))
             .map(|a| format!("'{a}'"))
             .collect();
         script.push_str(&format!(

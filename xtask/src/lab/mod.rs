@@ -5,7 +5,7 @@ pub mod archive;
 mod boots;
 pub mod build_only;
 pub mod compiler;
-mod guest;
+pub mod guest;
 mod initramfs;
 mod kernel_configs;
 pub mod kernels;
@@ -187,6 +187,10 @@ pub fn execute(tests: Vec<LabTest>, kernel_names: &[String], mode: Mode) -> Resu
     let program_names: Vec<String> =
         dedup(tests.iter().filter_map(|t| t.spec.program.first().cloned()));
     let programs = guest::resolve_programs(&root, &program_names, &cache)?;
+    for helper in dedup(tests.iter().filter_map(|t| t.spec.helper.clone())) {
+        guest::ensure_static(&helper)
+            .with_context(|| format!("helper program {}", helper.display()))?;
+    }
     let module_dirs: Vec<PathBuf> = dedup(
         tests
             .iter()
@@ -454,6 +458,7 @@ fn user_test(args: &LabArgs) -> Result<LabTest> {
         own_boot: false,
         timeout_secs: 60,
         timing_counts: Vec::new(),
+        helper: None,
     };
     Ok(LabTest {
         id: format!("{chapter}/run"),
@@ -487,6 +492,7 @@ mod fixtures {
                 own_boot: false,
                 timeout_secs: 20,
                 timing_counts: Vec::new(),
+                helper: None,
             },
         }
     }

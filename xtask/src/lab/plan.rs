@@ -23,7 +23,9 @@ pub struct TestSpec {
     /// dependencies before `modules`.
     #[serde(default)]
     pub kernel_modules: Vec<String>,
-    /// Program name (a binary of a chapter crate) and its arguments.
+    /// Program name (a binary of a chapter crate) and its arguments; an
+    /// argument's `{module_dir}` becomes the guest folder of the test's
+    /// modules.
     pub program: Vec<String>,
     #[serde(default)]
     pub kernels: Option<Vec<String>>,
@@ -41,6 +43,11 @@ pub struct TestSpec {
     /// a module lost to clients that vanished mid-exchange).
     #[serde(default)]
     pub timing_counts: Vec<String>,
+    /// A second program the test's program starts: a student's, built by
+    /// the grader or the student's check, never named in `lab.toml`. The
+    /// guest has it at the path an argument's `{helper}` becomes.
+    #[serde(skip)]
+    pub helper: Option<PathBuf>,
 }
 
 fn default_timeout() -> u64 {

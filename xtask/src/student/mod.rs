@@ -138,6 +138,7 @@ fn short_kind(kind: Kind) -> &'static str {
     match kind {
         Kind::Rust => "rust",
         Kind::Kmod => "kmod",
+        Kind::LabProgram => "lab-program",
     }
 }
 
@@ -145,6 +146,7 @@ fn kind_name(kind: Kind) -> &'static str {
     match kind {
         Kind::Rust => "Rust",
         Kind::Kmod => "kernel module, runs in the VM lab",
+        Kind::LabProgram => "Rust program, runs in the VM lab",
     }
 }
 
@@ -160,7 +162,45 @@ fn check(root: &Path, exercise: &Exercise) -> Result<bool> {
             print!("{}", kmod_report(&dir, &summary.outcomes));
             Ok(summary.failed() == 0)
         }
+        Kind::LabProgram => {
+            let Some(program) = build_lab_program(&dir, exercise)? else {
+                println!("the program does not build: the compiler's messages are above");
+                return Ok(false);
+            };
+            let tests: Vec<plan::LabTest> = plan::load_dir(&dir)?
+                .into_iter()
+                .map(|mut t| {
+                    t.spec.helper = Some(program.clone());
+                    t
+                })
+                .collect();
+            let kernels: Vec<String> = plan::KERNELS.iter().map(|k| k.to_string()).collect();
+            let summary = lab::execute(tests, &kernels, lab::Mode::Verdict)?;
+            print!("{}", kmod_report(&dir, &summary.outcomes));
+            Ok(summary.failed() == 0)
+        }
     }
+}
+
+/// Builds a lab-program exercise's program for the guest as the grader
+/// does, the compiler's messages streaming to the terminal; `None` when it
+/// does not build.
+fn build_lab_program(dir: &Path, exercise: &Exercise) -> Result<Option<std::path::PathBuf>> {
+    let target = crate::cache_dir()
+        .join("exercises/programs")
+        .join(&exercise.name);
+    let built = lab::guest::guest_build(&target)
+        .args([
+            "--message-format=json-render-diagnostics",
+            "--manifest-path",
+        ])
+        .arg(dir.join("Cargo.toml"))
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| anyhow::anyhow!("running cargo build: {e}"))?;
+    let program = lab::guest::built_program(&String::from_utf8_lossy(&built.stdout));
+    Ok(program.filter(|p| built.status.success() && p.is_file()))
 }
 
 fn summary(catalog: &[Exercise], progress: &Progress) -> String {
