@@ -255,6 +255,17 @@ const PROGRAMS: &[Program] = &[
         no_module: None,
     },
     Program {
+        // The exercise's judge: what it needs is a listener program, which
+        // the lab hands it; here it is missing.
+        name: "ch06-resync-judge",
+        args: &["first-dump", "/nonexistent/ch06-resync-listener"],
+        no_caps: Some(NETNS),
+        no_module: Some(&[
+            "starting the listener /nonexistent/ch06-resync-listener",
+            "No such file or directory",
+        ]),
+    },
+    Program {
         name: "ch06-resync-rust-netlink",
         args: &[],
         no_caps: Some(NETNS),
@@ -333,6 +344,12 @@ const PROGRAMS: &[Program] = &[
     Program {
         name: "ch11-dump-intr",
         args: &[],
+        no_caps: Some(NETNS),
+        no_module: Some(NLBOOK_KV),
+    },
+    Program {
+        name: "ch11-kv-check",
+        args: &["requests"],
         no_caps: Some(NETNS),
         no_module: Some(NLBOOK_KV),
     },

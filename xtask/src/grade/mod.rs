@@ -95,6 +95,11 @@ pub struct GradeArgs {
     /// check (a step of `cargo xtask test`).
     #[arg(long, hide = true, conflicts_with_all = ["submission", "class", "self_check"])]
     pub slurm_check: bool,
+    /// Also write each exercise's result, as GitHub Classroom's reporter
+    /// reads it, to this file (a workflow step's `$GITHUB_OUTPUT`): the
+    /// students' repository's workflow grades it this way.
+    #[arg(long, value_name = "GITHUB_OUTPUT", conflicts_with_all = ["class", "merge"])]
+    pub github_classroom: Option<PathBuf>,
     /// Fail if grading left anything on the host (network, files,
     /// processes), the check `cargo xtask test` ends with (run by the
     /// command line around the grading).
@@ -201,6 +206,9 @@ fn grade_as_asked(args: &GradeArgs) -> Result<()> {
     report::print_table(&grades);
     for (entry, why) in &collected.notes {
         println!("{entry}: {why}");
+    }
+    if let Some(output) = &args.github_classroom {
+        platforms::github_classroom::write_outputs(&grades, output)?;
     }
     write_all(&grades, &catalog, &out)
 }

@@ -11,7 +11,8 @@ use crate::{exercises, process};
 /// The test command's handout step: a fresh handout of `HEAD`, used as a
 /// student would. It must hold nothing withheld and name nothing it lacks;
 /// its own tool must list the exercises, build the book, and check every
-/// starter as not done yet (failing tests, not a missing file).
+/// starter as not done yet (failing tests, not a missing file); its GitHub
+/// Classroom workflow must grade it.
 pub fn check(root: &Path) -> Result<(usize, usize)> {
     let base = root.join("target/handout-check");
     let repo = base.join("repo");
@@ -127,5 +128,6 @@ pub fn check(root: &Path) -> Result<(usize, usize)> {
         "  handout: {} exercises checked as not done yet, the book built, nothing withheld or named that is missing",
         catalog.len()
     );
+    crate::grade::platforms::github_classroom::check(root, &repo, &catalog, &mut verdicts)?;
     Ok((verdicts.passed, verdicts.failed))
 }

@@ -103,6 +103,15 @@ pub fn write(root: &Path, dir: &Path) -> Result<()> {
     let text = std::fs::read_to_string(&manifest)?;
     std::fs::write(&manifest, handout_manifest(&text)?)?;
     std::fs::write(dir.join("README.md"), README)?;
+    // GitHub Classroom's autograding, for the exercises handed out.
+    let workflow = dir.join(crate::grade::platforms::github_classroom::WORKFLOW);
+    if let Some(parent) = workflow.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(
+        &workflow,
+        crate::grade::platforms::github_classroom::workflow(&exercises::catalog(root)?),
+    )?;
     // The lock file loses the whole-project tests' package, now rather
     // than at a student's first build.
     process::output(

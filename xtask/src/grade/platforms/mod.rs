@@ -1,4 +1,6 @@
 //! The platforms instructors grade on, beyond one machine, each checked
-//! for real: `slurm`, a batch cluster's array job.
+//! for real: `slurm`, a batch cluster's array job; `github_classroom`, the
+//! workflow of the students' repository and GitHub Classroom's reporter.
 
+pub mod github_classroom;
 pub mod slurm;
