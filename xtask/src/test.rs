@@ -94,9 +94,16 @@ pub fn run(args: &TestArgs) -> Result<()> {
         );
         tally.step("Slurm", crate::grade::platforms::slurm::check());
         eprintln!(
-            "==> handout: the students' repository, made afresh, works without what it withholds"
+            "==> handout: the students' repository, made afresh, works without what it withholds, and its GitHub Classroom workflow grades it"
         );
         tally.step("handout", handout::check(&root));
+        eprintln!(
+            "==> Gradescope: the autograder zip unpacked as Gradescope lays it out, setup.sh, then run_autograder offline on three submissions, results.json read back"
+        );
+        tally.step(
+            "Gradescope",
+            crate::grade::platforms::gradescope::check(&root),
+        );
         eprintln!(
             "==> bench smoke: every benchmark case in C, raw Rust, neli and rust-netlink, tiny counts, no drops"
         );

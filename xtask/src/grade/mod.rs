@@ -64,7 +64,7 @@ pub(crate) use rust::TEST_WALL;
 #[derive(clap::Args, Debug)]
 pub struct GradeArgs {
     /// A submission (a copy of exercises/), or with --class a folder of them.
-    #[arg(required_unless_present_any = ["self_check", "merge", "slurm_check"])]
+    #[arg(required_unless_present_any = ["self_check", "merge", "slurm_check", "gradescope_package"])]
     pub submission: Option<PathBuf>,
     /// Check the exercise set instead: solutions score full marks, starters
     /// zero, the fixtures in tests/fixtures/submissions their expected scores.
@@ -100,6 +100,15 @@ pub struct GradeArgs {
     /// students' repository's workflow grades it this way.
     #[arg(long, value_name = "GITHUB_OUTPUT", conflicts_with_all = ["class", "merge"])]
     pub github_classroom: Option<PathBuf>,
+    /// Build a Gradescope autograder instead (with --hidden-tests, they go
+    /// in it): a zip with setup.sh, run_autograder and the students'
+    /// repository.
+    #[arg(long, value_name = "OUT.zip", conflicts_with_all = ["submission", "class", "self_check", "merge"])]
+    pub gradescope_package: Option<PathBuf>,
+    /// Also write the grading as Gradescope's results.json, to this file
+    /// (the autograder's run_autograder does).
+    #[arg(long, value_name = "RESULTS_JSON", conflicts_with_all = ["class", "merge"])]
+    pub gradescope: Option<PathBuf>,
     /// Fail if grading left anything on the host (network, files,
     /// processes), the check `cargo xtask test` ends with (run by the
     /// command line around the grading).
@@ -152,12 +161,21 @@ pub fn run(args: &GradeArgs) -> Result<()> {
 }
 
 fn grade_as_asked(args: &GradeArgs) -> Result<()> {
+    let started = std::time::Instant::now();
     if args.slurm_check {
         let (passed, failed) = platforms::slurm::check()?;
         println!("Slurm check: {passed} passed, {failed} failed");
         if failed > 0 {
             bail!("the Slurm array job does not check out");
         }
+        return Ok(());
+    }
+    if let Some(zip) = &args.gradescope_package {
+        platforms::gradescope::package(&workspace::root(), zip, args.hidden_tests.as_deref())?;
+        println!(
+            "Gradescope autograder: {} (upload it as the assignment's autograder zip)",
+            zip.display()
+        );
         return Ok(());
     }
     if args.self_check {
@@ -209,6 +227,10 @@ fn grade_as_asked(args: &GradeArgs) -> Result<()> {
     }
     if let Some(output) = &args.github_classroom {
         platforms::github_classroom::write_outputs(&grades, output)?;
+    }
+    if let Some(results) = &args.gradescope {
+        let seconds = started.elapsed().as_secs_f64();
+        platforms::gradescope::write_results(&grades, results, seconds)?;
     }
     write_all(&grades, &catalog, &out)
 }
