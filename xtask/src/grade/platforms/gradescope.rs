@@ -384,3 +384,73 @@ fn exercise_score(json: &serde_json::Value, exercise: &str) -> f64 {
         })
         .unwrap_or(0.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exercises::Kind;
+    use crate::grade::TestResult;
+
+    fn test(name: &str, passed: bool, hidden: bool) -> TestResult {
+        TestResult {
+            name: name.into(),
+            passed,
+            detail: if passed {
+                String::new()
+            } else {
+                "input 7: wrong".into()
+            },
+            hidden,
+            seconds: 0.1,
+        }
+    }
+
+    #[test]
+    fn results_follow_the_format_and_hide_hidden_tests() {
+        let grade = SubmissionGrade {
+            submission: "alice".into(),
+            score: 7.5,
+            max: 20,
+            exercises: vec![
+                ExerciseGrade {
+                    exercise: "ch01-a".into(),
+                    kind: Kind::Rust,
+                    points: 10,
+                    score: 7.5,
+                    reason: None,
+                    tests: vec![
+                        test("a", true, false),
+                        test("b", true, false),
+                        test("c", true, false),
+                        test("hidden_x::t", false, true),
+                    ],
+                },
+                ExerciseGrade {
+                    exercise: "ch07-m".into(),
+                    kind: Kind::Kmod,
+                    points: 10,
+                    score: 0.0,
+                    reason: Some("missing from the submission".into()),
+                    tests: Vec::new(),
+                },
+            ],
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("results.json");
+        write_results(&[grade], &path, 12.3).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(format_problems(&json), Vec::<String>::new());
+        assert!((exercise_score(&json, "ch01-a") - 7.5).abs() < 1e-9);
+        assert_eq!(exercise_score(&json, "ch07-m"), 0.0);
+        let hidden = &json["tests"][3];
+        assert_eq!(hidden["visibility"], "after_published");
+        assert_eq!(hidden["output"], "");
+        assert_eq!(hidden["name"], "ch01-a: hidden test");
+        assert_eq!(json["tests"][4]["output"], "missing from the submission");
+        assert_eq!(
+            json["output"],
+            "7.5 of 20 points. Hidden tests: 0 of 1 passed."
+        );
+    }
+}
