@@ -64,7 +64,7 @@ pub(crate) use rust::TEST_WALL;
 #[derive(clap::Args, Debug)]
 pub struct GradeArgs {
     /// A submission (a copy of exercises/), or with --class a folder of them.
-    #[arg(required_unless_present_any = ["self_check", "merge", "slurm_check", "gradescope_package"])]
+    #[arg(required_unless_present_any = ["self_check", "merge", "slurm_check", "gradescope_check", "gradescope_package"])]
     pub submission: Option<PathBuf>,
     /// Check the exercise set instead: solutions score full marks, starters
     /// zero, the fixtures in tests/fixtures/submissions their expected scores.
@@ -95,6 +95,10 @@ pub struct GradeArgs {
     /// check (a step of `cargo xtask test`).
     #[arg(long, hide = true, conflicts_with_all = ["submission", "class", "self_check"])]
     pub slurm_check: bool,
+    /// Check the Gradescope autograder as Gradescope runs it (a step of
+    /// `cargo xtask test`).
+    #[arg(long, hide = true, conflicts_with_all = ["submission", "class", "self_check"])]
+    pub gradescope_check: bool,
     /// Also write each exercise's result, as GitHub Classroom's reporter
     /// reads it, to this file (a workflow step's `$GITHUB_OUTPUT`): the
     /// students' repository's workflow grades it this way.
@@ -167,6 +171,14 @@ fn grade_as_asked(args: &GradeArgs) -> Result<()> {
         println!("Slurm check: {passed} passed, {failed} failed");
         if failed > 0 {
             bail!("the Slurm array job does not check out");
+        }
+        return Ok(());
+    }
+    if args.gradescope_check {
+        let (passed, failed) = platforms::gradescope::check(&workspace::root())?;
+        println!("Gradescope check: {passed} passed, {failed} failed");
+        if failed > 0 {
+            bail!("the Gradescope autograder does not check out");
         }
         return Ok(());
     }

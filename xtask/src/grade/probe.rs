@@ -147,7 +147,7 @@ fn host_services_hidden() -> Result<bool> {
 
 /// What a test must not see, looked for from a working folder placed like
 /// a graded slot (under the grader's files): the workbook (its README and
-/// its solutions), a file of the grader's next to the slot (as another
+/// its solutions, or in a students' repository its exercises), a file of the grader's next to the slot (as another
 /// submission's slot or a report is), and a file inside the slot (where the
 /// instructor's hidden tests are copied to be built). One problem per path
 /// in sight.
@@ -164,12 +164,14 @@ fn files_hidden(root: &Path) -> Result<Vec<String>> {
         std::fs::write(file, "a file graded code must not see\n")
             .with_context(|| format!("creating {}", file.display()))?;
     }
-    let secret: Vec<PathBuf> = vec![
-        root.join("README.md"),
-        root.join("solutions"),
-        beside,
-        inside,
-    ];
+    // A students' repository (a handout, graded by its own workflow) has
+    // no solutions/: its exercises/ stand for the workbook's other files.
+    let solutions = root.join("solutions");
+    let workbook_folder = match solutions.is_dir() {
+        true => solutions,
+        false => root.join("exercises"),
+    };
+    let secret: Vec<PathBuf> = vec![root.join("README.md"), workbook_folder, beside, inside];
     for path in &secret {
         if !path.exists() {
             bail!(

@@ -253,10 +253,14 @@ pub fn check(
                     && (r.by_tests - want).abs() < 0.01
                     && (r.by_scores - want).abs() < 0.01
             });
+        let got = match &got {
+            Ok(r) => format!("{r:?}"),
+            Err(e) => format!("{e:#}"),
+        };
         verdicts.record(
             ok,
             format!(
-                "GitHub Classroom runner {id} ({}): expected {want}/{} in the runners list, got {got:?}",
+                "GitHub Classroom runner {id} ({}): expected {want}/{} in the runners list, got {got}",
                 e.name, e.points
             ),
         );

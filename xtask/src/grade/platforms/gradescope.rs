@@ -219,8 +219,10 @@ pub fn check(root: &Path) -> Result<(usize, usize)> {
     let hidden = root.join("tests/fixtures/hidden-tests");
     package(root, &zip_path, Some(&hidden))?;
     // Fresh, as Gradescope makes it: the zip unpacked into source/, an
-    // empty submission/ and results/. The workbook's build folder and the
-    // lab's download cache are kept beside it between runs.
+    // empty submission/ and results/. The workbook's build folder is the
+    // handout check's (the same students' repository: the crates.io
+    // dependencies compile once for both), and the lab's download cache is
+    // this repository's; both outlive the run.
     let autograder = base.join("autograder");
     if autograder.exists() {
         std::fs::remove_dir_all(&autograder)?;
@@ -230,7 +232,7 @@ pub fn check(root: &Path) -> Result<(usize, usize)> {
     zip::ZipArchive::new(std::fs::File::open(&zip_path)?)?
         .extract(&source)
         .context("unpacking the autograder")?;
-    let target = base.join("target");
+    let target = root.join("target/handout-check/target");
     std::fs::create_dir_all(&target)?;
     std::os::unix::fs::symlink(&target, source.join(WORKBOOK).join("target"))?;
     if std::fs::symlink_metadata(target.join("lab")).is_err() {
