@@ -5,24 +5,16 @@
 //! in the boots the module exercises use. The tests' program is the
 //! workbook's own judge: the student's program cannot decide its verdict.
 
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use super::DETAIL_MAX;
-use super::output::wait_with_limit;
-use super::rust::{clip_start, copy_tree, tail};
+use super::rust::{compile_failure, copy_tree, run_build, tail};
 use crate::exercises::Exercise;
 use crate::lab::{guest, plan};
 
 /// The file of the crate that is the student's.
 pub const STUDENT_FILE: &str = "src/lib.rs";
-
-const BUILD_WALL: Duration = Duration::from_secs(300);
-const BUILD_OUTPUT_KEPT_EACH_END: usize = 2 << 20;
 
 /// The lab tests of a lab-program exercise, with the student's program as
 /// their helper; `Ok(Err(reason))` when it does not build.
@@ -52,16 +44,7 @@ pub(super) fn lab_program_tests(
     let target = crate::cache_dir().join("grade/target").join(&exercise.name);
     let program = match build(&krate, &target)? {
         Ok(program) => program,
-        Err(errors) => {
-            let first = errors
-                .lines()
-                .find(|l| l.starts_with("error"))
-                .unwrap_or("");
-            return Ok(Err(clip_start(
-                &format!("does not compile: {first}\n{errors}"),
-                DETAIL_MAX,
-            )));
-        }
+        Err(errors) => return Ok(Err(compile_failure(&errors))),
     };
     // The shared target folder is rebuilt for the next submission: keep
     // this one's program in its slot.
@@ -82,28 +65,18 @@ pub(super) fn lab_program_tests(
 /// Builds the crate's program for the guest; `Err(text)` with the
 /// compiler's errors when it does not compile.
 fn build(krate: &Path, target: &Path) -> Result<std::result::Result<PathBuf, String>> {
-    let mut child = guest::guest_build(target)
-        .args([
-            "--message-format=json-render-diagnostics",
-            "--manifest-path",
-        ])
-        .arg(krate.join("Cargo.toml"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .context("could not run cargo")?;
-    let (stdout, stderr, timed_out) =
-        wait_with_limit(&mut child, BUILD_WALL, BUILD_OUTPUT_KEPT_EACH_END)?;
-    if timed_out {
-        return Ok(Err(format!(
-            "the build took longer than {} s",
-            BUILD_WALL.as_secs()
-        )));
-    }
-    match guest::built_program(&stdout.text) {
+    let mut cmd = guest::guest_build(target);
+    cmd.args([
+        "--message-format=json-render-diagnostics",
+        "--manifest-path",
+    ])
+    .arg(krate.join("Cargo.toml"));
+    let (stdout, stderr) = match run_build(&mut cmd)? {
+        Ok(output) => output,
+        Err(too_long) => return Ok(Err(too_long)),
+    };
+    match guest::built_program(&stdout) {
         Some(program) if program.is_file() => Ok(Ok(program)),
-        _ => Ok(Err(tail(&stderr.text, 30))),
+        _ => Ok(Err(tail(&stderr, 30))),
     }
 }

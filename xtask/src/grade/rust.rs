@@ -21,6 +21,40 @@ const BUILD_WALL: Duration = Duration::from_secs(300);
 /// A build's output is machine-read (cargo's JSON): keep more of it.
 const BUILD_OUTPUT_KEPT_EACH_END: usize = 2 << 20;
 
+/// Runs a cargo build of a student's code (`cmd`, asking for JSON
+/// messages) within the build's time limit: its standard output and error,
+/// or `Err` saying it took too long.
+pub(super) fn run_build(
+    cmd: &mut Command,
+) -> Result<std::result::Result<(String, String), String>> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .context("could not run cargo")?;
+    let (stdout, stderr, timed_out) =
+        wait_with_limit(&mut child, BUILD_WALL, BUILD_OUTPUT_KEPT_EACH_END)?;
+    if timed_out {
+        return Ok(Err(format!(
+            "the build took longer than {} s",
+            BUILD_WALL.as_secs()
+        )));
+    }
+    Ok(Ok((stdout.text, stderr.text)))
+}
+
+/// The reason of code that does not compile: its first error, then all
+/// the compiler said.
+pub(super) fn compile_failure(errors: &str) -> String {
+    let first = errors
+        .lines()
+        .find(|l| l.starts_with("error"))
+        .unwrap_or("");
+    clip_start(&format!("does not compile: {first}\n{errors}"), DETAIL_MAX)
+}
+
 pub(super) fn grade_rust(
     root: &Path,
     exercise: &Exercise,
@@ -76,16 +110,8 @@ fn try_grade_rust(
     let executables = match build_tests(slot, &target)? {
         Ok(exes) => exes,
         Err(errors) => {
-            let first = errors
-                .lines()
-                .find(|l| l.starts_with("error"))
-                .unwrap_or("")
-                .to_string();
             return Ok(ExerciseGrade {
-                reason: Some(clip_start(
-                    &format!("does not compile: {first}\n{errors}"),
-                    DETAIL_MAX,
-                )),
+                reason: Some(compile_failure(&errors)),
                 ..zero(exercise, "")
             });
         }
@@ -231,33 +257,23 @@ fn build_tests(
     crate_dir: &Path,
     target: &Path,
 ) -> Result<std::result::Result<Vec<PathBuf>, String>> {
-    let cargo = crate::process::cargo();
-    let mut child = Command::new(cargo)
-        .args([
-            "test",
-            "--no-run",
-            "--quiet",
-            "--message-format=json-render-diagnostics",
-            "--manifest-path",
-        ])
-        .arg(crate_dir.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(target)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .context("could not run cargo")?;
-    let (stdout, stderr, timed_out) =
-        wait_with_limit(&mut child, BUILD_WALL, BUILD_OUTPUT_KEPT_EACH_END)?;
-    if timed_out {
-        return Ok(Err(format!(
-            "the build took longer than {} s",
-            BUILD_WALL.as_secs()
-        )));
-    }
+    let mut cmd = Command::new(crate::process::cargo());
+    cmd.args([
+        "test",
+        "--no-run",
+        "--quiet",
+        "--message-format=json-render-diagnostics",
+        "--manifest-path",
+    ])
+    .arg(crate_dir.join("Cargo.toml"))
+    .arg("--target-dir")
+    .arg(target);
+    let (stdout, stderr) = match run_build(&mut cmd)? {
+        Ok(output) => output,
+        Err(too_long) => return Ok(Err(too_long)),
+    };
     let mut exes = Vec::new();
-    for line in stdout.text.lines() {
+    for line in stdout.lines() {
         let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
@@ -270,7 +286,7 @@ fn build_tests(
         }
     }
     if exes.is_empty() || exes.iter().any(|e| !e.is_file()) {
-        return Ok(Err(tail(&stderr.text, 30)));
+        return Ok(Err(tail(&stderr, 30)));
     }
     exes.sort();
     Ok(Ok(exes))
